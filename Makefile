@@ -1,0 +1,27 @@
+# Run inside the project's virtual environment (see README).
+SHELL := /bin/bash
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export MPLBACKEND ?= Agg
+
+.PHONY: test sync nbtest pytest demo export clean-nbs
+
+test: sync nbtest pytest
+
+sync:
+	bash tools/check_sync.sh
+
+nbtest:
+	nbdev_test --n_workers 2
+
+# pytest exits 5 when it collects no test: that means the suite went missing, which is a failure, said plainly.
+pytest:
+	@pytest -q tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$rc
+
+demo:
+	grpo-nb pipeline --recipe demo
+
+export:
+	nbdev_export && nbdev_clean
