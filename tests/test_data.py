@@ -227,14 +227,12 @@ def test_debug_log_names_row_numbers(caplog):
     assert "kept 2 of 3 rows" in caplog.text
 
 
-def test_clean_rows_is_fast():
+def test_clean_rows_at_published_size():
+    # speed is measured by benchmarks/prepare_throughput.py, not asserted here
     rows = [as_published(r) for r in generate_rows(7000)]  # ~24k rows, whole-session histories
     assert len(rows) > 23_000
-    start = time.process_time()
     kept, stats = clean_rows(rows)
-    elapsed = time.process_time() - start
-    assert stats.rows_dropped == 0
-    assert elapsed < 2.0, f"clean_rows took {elapsed:.2f} s of CPU for {len(rows)} rows"
+    assert stats.rows_dropped == 0 and len(kept) == len(rows)
 
 
 def test_drop_stats_add():
