@@ -12,13 +12,14 @@ __all__ = ['YOUTUBE_FREQUENCY', 'PROFILE_COLUMNS', 'POST_TREATMENT_COLUMNS', 'SU
            'render_history_line', 'option_fields', 'render_option_line', 'render_options', 'option_line_fields',
            'option_block_lines', 'option_signatures', 'odd_option', 'stable_seed', 'order_options', 'issue_info',
            'render_current_video', 'render_context_blocks', 'numbered', 'resolve_gold_index',
-           'build_next_video_messages', 'odd_option_gold_share', 'build_opinion_messages', 'prepare_examples']
+           'build_next_video_messages', 'odd_option_gold_share', 'format_index', 'build_opinion_messages',
+           'prepare_examples']
 
-# %% ../nbs/03_prompts.ipynb #c4ee64db
+# %% ../nbs/03_prompts.ipynb #7a037a19
 import difflib, functools, hashlib, json, math, random, re, unicodedata
 from typing import Iterable
 
-# %% ../nbs/03_prompts.ipynb #3b8dc775
+# %% ../nbs/03_prompts.ipynb #fab7bd80
 _MISSING_STRINGS = {"", "nan", "none", "null", "na", "n/a"}
 
 def is_missing(value) -> bool:
@@ -28,7 +29,7 @@ def is_missing(value) -> bool:
     if isinstance(value, str): return value.strip().lower() in _MISSING_STRINGS
     return False
 
-# %% ../nbs/03_prompts.ipynb #40082d10
+# %% ../nbs/03_prompts.ipynb #fc2229a4
 def truncate_at_word(text: str, max_chars: int | None) -> str:
     "Cut `text` to at most `max_chars` characters at a word boundary, ending in '…'."
     if max_chars is None or len(text) <= max_chars: return text
@@ -38,7 +39,7 @@ def truncate_at_word(text: str, max_chars: int | None) -> str:
     if cut >= max_chars // 2: head = head[:cut]   # keep a word boundary unless that loses more than half
     return head.rstrip(" ,;:-–—|") + "…"
 
-# %% ../nbs/03_prompts.ipynb #8a7ff92c
+# %% ../nbs/03_prompts.ipynb #d25cee90
 def _invisible_class() -> str:
     "A regex class of the control and format characters (zero-width, bidi marks) that are not whitespace."
     chars = (chr(i) for i in range(0x10000))
@@ -63,7 +64,7 @@ def clean_text(value, max_chars: int | None = None) -> str:
     if value.__class__ is str: return _clean_str_or_empty(value, max_chars)  # the common case, cached
     return "" if is_missing(value) else _clean_str(str(value), max_chars)
 
-# %% ../nbs/03_prompts.ipynb #e4fde7fd
+# %% ../nbs/03_prompts.ipynb #85fee951
 def as_count(value) -> int | None:
     "A non-negative whole number from `value` (int, float or numeric string), else None."
     if value.__class__ is int: return value if value >= 0 else None  # the common case
@@ -81,7 +82,7 @@ def format_count(value) -> str:
     n = as_count(value)
     return "" if n is None else f"{n:,}"
 
-# %% ../nbs/03_prompts.ipynb #5f070960
+# %% ../nbs/03_prompts.ipynb #41dd17b9
 def row_list(row: dict, name: str) -> list:
     "The list in `row[name]`, else in `row[name + '_json']` (a list or a JSON string); [] when both are empty."
     for column in (name, f"{name}_json"):
@@ -101,7 +102,7 @@ def row_list(row: dict, name: str) -> list:
         raise KeyError(f"row has neither {name!r} nor {name + '_json'!r}; columns: {sorted(row)}")
     return []
 
-# %% ../nbs/03_prompts.ipynb #d1a5daa5
+# %% ../nbs/03_prompts.ipynb #93377595
 YOUTUBE_FREQUENCY = {"0": "rarely", "1": "occasionally", "2": "a few times a month", "3": "weekly",
                      "4": "several times a week", "5": "daily", "6": "multiple times per day"}
 _TRUE_STRINGS = {"1", "1.0", "true", "t", "yes", "y"}
@@ -117,7 +118,7 @@ def youtube_frequency(value) -> str:
     code = text[:-2] if text.endswith(".0") else text
     return YOUTUBE_FREQUENCY.get(code, text.lower())
 
-# %% ../nbs/03_prompts.ipynb #1f65073e
+# %% ../nbs/03_prompts.ipynb #841fd14d
 def memoise_on_columns(columns: tuple[str, ...], maxsize: int = 1 << 14):
     "Decorator: cache a function of one row on the values of `columns`, the only keys it may read."
     def wrap(fn):
@@ -133,7 +134,7 @@ def memoise_on_columns(columns: tuple[str, ...], maxsize: int = 1 << 14):
 PROFILE_COLUMNS = ("viewer_profile_sentence", "age", "q26", "q29", "q31", "pid1", "ideo1", "college", "freq_youtube",
                    "inputstate")
 
-# %% ../nbs/03_prompts.ipynb #a48f2c95
+# %% ../nbs/03_prompts.ipynb #6dc88f25
 def _gender_word(value) -> str:
     text = clean_text(value).lower()
     return {"male": "man", "female": "woman"}.get(text, text)
@@ -154,7 +155,7 @@ def render_viewer_profile(row: dict) -> str:
     parts = [p for p in parts if p]
     return "; ".join(parts) + "." if parts else ""
 
-# %% ../nbs/03_prompts.ipynb #11f422f4
+# %% ../nbs/03_prompts.ipynb #04d68cd6
 POST_TREATMENT_COLUMNS = ("opinion_after", "opinion_direction", "gun_index_2", "mw_index_w2", "mw_index_w3")
 _POST_TREATMENT_RE = re.compile(r"(_2|_w[2-9]|_wave[2-9]|_after|_post)$|_w[2-9]_|_after_|_post_")
 
@@ -163,7 +164,7 @@ def is_post_treatment(column: str) -> bool:
     name = str(column).strip().lower()
     return name in POST_TREATMENT_COLUMNS or bool(_POST_TREATMENT_RE.search(name))
 
-# %% ../nbs/03_prompts.ipynb #04ffc5ac
+# %% ../nbs/03_prompts.ipynb #cb98909b
 SURVEY_HIGHLIGHT_FIELDS = (
     ("pid1", "party identification", None, "text"),
     ("pid2", "party lean", None, "text"),
@@ -186,7 +187,7 @@ PRE_TREATMENT_COLUMNS = tuple(dict.fromkeys(
     PROFILE_COLUMNS + ("initial_viewpoint", "survey_highlights", "opinion_before")
     + tuple(f[0] for f in SURVEY_HIGHLIGHT_FIELDS)))
 
-# %% ../nbs/03_prompts.ipynb #9686b6bb
+# %% ../nbs/03_prompts.ipynb #03878336
 def join_phrases(phrases: list[str]) -> str:
     "'a', 'a and b', 'a, b, and c'."
     if len(phrases) <= 2: return " and ".join(phrases)
@@ -215,7 +216,7 @@ def render_survey_highlights(row: dict) -> str:
         if value: phrases.append(f"{label} {value}" if kind == "frequency" else f"{label} is {value}")
     return join_phrases(phrases) + "." if phrases else ""
 
-# %% ../nbs/03_prompts.ipynb #a1e69f38
+# %% ../nbs/03_prompts.ipynb #37c8515e
 def _entry_id(entry) -> str: return clean_text(entry.get("id")) if isinstance(entry, dict) else ""
 
 def history_before_current(row: dict, max_history: int | None = 12) -> list[dict]:
@@ -235,7 +236,7 @@ def history_before_current(row: dict, max_history: int | None = 12) -> list[dict
     if max_history is None: return history
     return history[-max_history:] if max_history > 0 else []
 
-# %% ../nbs/03_prompts.ipynb #8621bb12
+# %% ../nbs/03_prompts.ipynb #d7bc9866
 def _first_count(entry: dict, keys) -> int | None:
     for key in keys:
         n = as_count(entry.get(key))
@@ -257,7 +258,7 @@ def render_history_line(entry: dict, max_title_chars: int | None = 120) -> str:
     if _channel(entry): parts.append(f"from {_channel(entry)}")
     return f"{title} ({', '.join(parts)})" if parts else title
 
-# %% ../nbs/03_prompts.ipynb #6f1b052e
+# %% ../nbs/03_prompts.ipynb #73ba6cbf
 OPTION_FIELDS = ("channel", "duration", "views", "likes", "comments")
 OPTION_FIELD_MODES = ("common", "title", "all")
 
@@ -281,7 +282,7 @@ def option_fields(item: dict) -> dict:
     for f in ("views", "likes", "comments"): shown[f] = "" if values[f] is None else f"{f} {values[f]:,}"
     return {f: shown[f] for f in OPTION_FIELDS if shown[f]}
 
-# %% ../nbs/03_prompts.ipynb #d1f6ecba
+# %% ../nbs/03_prompts.ipynb #d38cedb1
 def render_option_line(title: str, fields: dict) -> str:
     "`Title (channel, 231s long) — Engagement: views …, likes …, comments …` with the given fields."
     descriptor = ", ".join(fields[f] for f in ("channel", "duration") if f in fields)
@@ -302,7 +303,7 @@ def render_options(slate_items: list[dict], *, fields: str = "common", max_title
               for item in slate_items]
     return [render_option_line(t, d) for t, d in zip(titles, per_item)]
 
-# %% ../nbs/03_prompts.ipynb #15e19a09
+# %% ../nbs/03_prompts.ipynb #f1c403c2
 _OPTION_LINE_RE = re.compile(r"^\s*(\d+)\.\s(.*)$")
 _DURATION_RE = re.compile(r"^(?:(.*?),\s*)?\d+s long$")
 
@@ -348,7 +349,7 @@ def odd_option(signatures: list[tuple]) -> int | None:
         elif len(having) == 1 and len(lacking) > 1: marked.add(having[0])  # the only one that has it
     return marked.pop() if len(marked) == 1 else None
 
-# %% ../nbs/03_prompts.ipynb #a9fa4a57
+# %% ../nbs/03_prompts.ipynb #73c69fd0
 OPTION_ORDERS = ("as_logged", "shuffle")
 
 def stable_seed(*parts) -> int:
@@ -370,7 +371,7 @@ def order_options(slate_items: list, gold_index: int | None, *, order: str = "as
     new_gold = permutation.index(gold_index - 1) + 1 if gold_index and gold_index >= 1 else gold_index
     return shuffled, new_gold
 
-# %% ../nbs/03_prompts.ipynb #99946861
+# %% ../nbs/03_prompts.ipynb #a9a11e58
 ISSUES = {
     "gun_control": dict(name="Gun control", policy="stricter gun regulation",
                         low="strongly opposes stricter gun regulation", high="strongly supports stricter gun regulation"),
@@ -383,7 +384,7 @@ def issue_info(issue: str) -> dict:
     _check_choice(issue, tuple(ISSUES), "issue")
     return ISSUES[issue]
 
-# %% ../nbs/03_prompts.ipynb #cdc9a1e1
+# %% ../nbs/03_prompts.ipynb #0871f342
 NEXT_VIDEO_SYSTEM_PROMPT = """\
 You are simulating one specific YouTube VIEWER choosing the next video to watch.
 You will see the viewer's profile, the video they are watching, what they watched before, and a numbered list of OPTIONS (1..N).
@@ -427,7 +428,7 @@ Output format (strict): <think>…</think><answer>0.xx</answer><opinion>…</opi
 Valid:   <think>…</think><answer>0.45</answer><opinion>increase</opinion>
 Invalid: <answer>5</answer> (not on the 0–1 scale)   <answer>45%</answer>   <opinion>up</opinion>"""
 
-# %% ../nbs/03_prompts.ipynb #e4f43cc2
+# %% ../nbs/03_prompts.ipynb #e7646826
 NO_HISTORY_LINE = "(no recently watched videos available)"
 
 def render_current_video(row: dict, max_title_chars: int | None = 120) -> str:
@@ -453,7 +454,7 @@ def numbered(lines: list[str]) -> str:
     "Lines numbered from 1, one per line."
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
 
-# %% ../nbs/03_prompts.ipynb #49c145d7
+# %% ../nbs/03_prompts.ipynb #bba4ec7c
 def resolve_gold_index(row: dict, slate_items: list[dict]) -> int:
     "1-based gold position from `gold_index` (checked against `next_video_id`) or from `next_video_id`; -1 if absent."
     ids = [clean_text(item.get("id")) for item in slate_items]
@@ -466,7 +467,7 @@ def resolve_gold_index(row: dict, slate_items: list[dict]) -> int:
         raise ValueError(f"gold_index {gold} points at option {ids[gold - 1]!r} but next_video_id is {next_id!r}")
     return gold
 
-# %% ../nbs/03_prompts.ipynb #5ffa8fbc
+# %% ../nbs/03_prompts.ipynb #fce45813
 def build_next_video_messages(row: dict, *, max_history: int | None = 12, option_order: str = "as_logged",
                               option_fields: str = "common", option_seed: int = 0, max_title_chars: int | None = 120,
                               ask_opinion: bool = False, system_prompt: str | None = None,
@@ -490,13 +491,13 @@ def build_next_video_messages(row: dict, *, max_history: int | None = 12, option
     return {"prompt": [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(blocks)}],
             "gold_index": gold, "n_options": len(slate), "option_ids": [clean_text(i.get("id")) for i in slate]}
 
-# %% ../nbs/03_prompts.ipynb #9b73a771
+# %% ../nbs/03_prompts.ipynb #335e6f73
 def odd_option_gold_share(user_texts: Iterable[str], gold_indices: Iterable[int]) -> float:
     "Share of slates whose single differently-rendered option is the gold (the leak probe)."
     hits = [odd_option(option_signatures(text)) == gold for text, gold in zip(user_texts, gold_indices)]
     return sum(hits) / len(hits) if hits else float("nan")
 
-# %% ../nbs/03_prompts.ipynb #f5601a5c
+# %% ../nbs/03_prompts.ipynb #3151f571
 def _chosen_video(row: dict, max_title_chars: int | None) -> str:
     next_id = clean_text(row.get("next_video_id"))
     try: slate = row_list(row, "slate_items")
@@ -507,6 +508,11 @@ def _chosen_video(row: dict, max_title_chars: int | None) -> str:
             return f"{title} (from {channel})" if channel else title
     return clean_text(row.get("next_video_title"), max_title_chars)
 
+def format_index(value: float) -> str:
+    "An opinion index with at least 2 and at most 4 decimals, so 0.175 is not shown as 0.17 (no-change stays exact)."
+    text = f"{float(value):.4f}".rstrip("0")
+    return text if len(text.split(".")[1]) >= 2 else f"{float(value):.2f}"
+
 def build_opinion_messages(row: dict, *, max_history: int | None = 12, max_title_chars: int | None = 120,
                            include_next_video: bool = True, system_prompt: str | None = None) -> dict:
     "System + user messages asking for the post-study opinion index (0–1) and its direction."
@@ -515,7 +521,7 @@ def build_opinion_messages(row: dict, *, max_history: int | None = 12, max_title
     if is_missing(before):
         raise ValueError(f"row {row.get('session_id')}/{row.get('step_index')} has no opinion_before")
     scale = f"0 = {info['low']}, 1 = {info['high']}"
-    blocks = [f"ISSUE {info['name']}\nPre-study opinion index ({scale}): {float(before):.2f}"]
+    blocks = [f"ISSUE {info['name']}\nPre-study opinion index ({scale}): {format_index(before)}"]
     blocks += render_context_blocks(row, max_history=max_history, max_title_chars=max_title_chars)
     chosen = _chosen_video(row, max_title_chars) if include_next_video else ""
     if chosen: blocks[2] += f"\nTHEN WATCHED {chosen}"    # inside the CURRENTLY WATCHING block
@@ -528,7 +534,7 @@ def build_opinion_messages(row: dict, *, max_history: int | None = 12, max_title
             "opinion_after": None if is_missing(row.get("opinion_after")) else float(row["opinion_after"]),
             "opinion_direction": row.get("opinion_direction")}
 
-# %% ../nbs/03_prompts.ipynb #ca30c611
+# %% ../nbs/03_prompts.ipynb #e2cbd997
 EXAMPLE_PASSTHROUGH_COLUMNS = ("issue", "participant_study", "participant_id", "session_id", "step_index",
                                "opinion_before", "opinion_after", "opinion_direction")
 
