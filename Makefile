@@ -12,12 +12,14 @@ test: sync nbtest pytest
 sync:
 	bash tools/check_sync.sh
 
+# Tests run with one BLAS/OpenMP thread per process: nbdev_test runs two notebooks at once on two cores, and
+# oversubscribed threads made a tiny GRPO step 20x slower.
 nbtest:
-	nbdev_test --n_workers 2
+	OMP_NUM_THREADS=1 nbdev_test --n_workers 2
 
 # pytest exits 5 when it collects no test: that means the suite went missing, which is a failure, said plainly.
 pytest:
-	@pytest -q tests; rc=$$?; \
+	@OMP_NUM_THREADS=1 pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; exit $$rc
 
 demo:

@@ -1,0 +1,122 @@
+"""The main job end to end on the embedded default: train -> evaluate -> report, skip when done, resume after a kill,
+render without the model, and no secret in anything a run writes."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+MARKERS = {"HF_TOKEN": "hf_MARKERtoken5e1b7c", "WANDB_API_KEY": "wandbMARKERkey9d2f4a"}
+# Small but real: a few SFT and GRPO steps, a checkpoint, both evaluation tasks on a capped validation split.
+FAST = ["--embedded_participants", "60", "--sft_warmup_steps", "10", "--max_steps", "4", "--save_steps", "2",
+        "--logging_steps", "1", "--max_eval_samples", "24", "--eval_max_new_tokens", "16"]
+
+
+def run_cli(args, env, timeout=600):
+    return subprocess.run([sys.executable, "-m", "grpo_nb", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    env = dict(os.environ, GRPO_NB_RUNS=str(root / "runs"), GRPO_NB_REPORTS=str(root / "reports"),
+               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg", **MARKERS)
+    return env
+
+
+@pytest.fixture(scope="module")
+def finished_run(env):
+    started = time.time()
+    result = run_cli(["pipeline", "--recipe", "demo", "--name", "e2e", *FAST], env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return Path(env["GRPO_NB_RUNS"]) / "e2e", Path(env["GRPO_NB_REPORTS"]) / "e2e", time.time() - started, result
+
+
+def test_pipeline_writes_every_stage_and_a_report_with_real_figures(finished_run):
+    run, report, seconds, result = finished_run
+    record = json.loads((run / "run.json").read_text())
+    assert {s: record["stages"][s]["status"] for s in ("train", "evaluate", "report")} == dict.fromkeys(
+        ("train", "evaluate", "report"), "done")
+    assert (run / "train" / "config.json").is_file() and (run / "train" / "train_results.json").is_file()
+    metrics = json.loads((run / "evaluate" / "next_video" / "metrics.json").read_text())
+    predictions = (run / "evaluate" / "next_video" / "predictions.jsonl").read_text().splitlines()
+    prepared = json.loads((run / "evaluate" / "next_video" / "prepare_stats.json").read_text())["examples"]
+    assert metrics["n_total"] == len(predictions) == prepared == min(24, prepared) > 0
+    readme = (report / "README.md").read_text()
+    assert f"{metrics['accuracy_overall']:.3f}" in (report / "next_video" / "README.md").read_text()
+    assert "next_video/README.md" in readme
+    assert list(report.rglob("*.png")), "no plots"
+    assert str(report / "README.md") in result.stdout
+
+
+def test_second_run_skips_finished_stages(finished_run, env):
+    run, report, _, _ = finished_run
+    predictions = run / "evaluate" / "next_video" / "predictions.jsonl"
+    before = (predictions.stat().st_mtime_ns, (run / "train" / "train_results.json").stat().st_mtime_ns)
+    result = run_cli(["pipeline", "--recipe", "demo", "--name", "e2e", *FAST], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((run / "run.json").read_text())
+    assert all(record["stages"][s]["skipped"] for s in ("train", "evaluate", "report"))
+    assert (predictions.stat().st_mtime_ns, (run / "train" / "train_results.json").stat().st_mtime_ns) == before
+
+
+def test_changed_recipe_for_an_existing_run_is_refused(finished_run, env):
+    result = run_cli(["pipeline", "--recipe", "demo", "--name", "e2e", *FAST, "--learning_rate", "0.5"], env)
+    assert result.returncode != 0 and "different recipe" in result.stderr
+
+
+def test_no_secret_reaches_any_file_the_run_wrote(finished_run):
+    run, report, _, _ = finished_run
+    for folder in (run, report):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix not in (".safetensors", ".bin", ".pt", ".pth", ".png"):
+                text = path.read_bytes().decode("utf-8", "replace")
+                for marker in MARKERS.values():
+                    assert marker not in text, f"secret marker found in {path}"
+
+
+def test_report_renders_after_the_model_is_deleted(finished_run, env, tmp_path):
+    run, _, _, _ = finished_run
+    copy = tmp_path / "runs" / "e2e-nomodel"
+    shutil.copytree(run, copy)
+    for path in list((copy / "train").glob("*.safetensors")) + list((copy / "train").glob("checkpoint-*")):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    out = tmp_path / "report"
+    result = run_cli(["report", "--run", str(copy), "--out", str(out)], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "README.md").is_file() and (out / "next_video" / "README.md").is_file()
+
+
+def test_killed_evaluation_resumes_without_duplicates(finished_run, env):
+    run, _, _, _ = finished_run
+    name = "e2e-kill"
+    target = Path(env["GRPO_NB_RUNS"]) / name
+    shutil.copytree(run / "train", target / "train")  # a finished training stage: the kill lands in evaluation
+    slow = [*FAST[:-4], "--embedded_participants", "400", "--max_eval_samples", "80", "--eval_batch_size", "1",
+            "--eval_max_new_tokens", "24"]
+    args = ["pipeline", "--recipe", "demo", "--name", name, "--stages", "train,evaluate", *slow]
+    # train is done (train_results.json was copied), so this goes straight to evaluation
+    proc = subprocess.Popen([sys.executable, "-m", "grpo_nb", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    predictions = target / "evaluate" / "next_video" / "predictions.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if predictions.is_file() and len(predictions.read_bytes().splitlines()) >= 5: break
+        time.sleep(0.05)
+    assert proc.poll() is None, "evaluation finished before it could be killed: make it slower"
+    os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    done_before = len(predictions.read_bytes().splitlines())
+    assert 5 <= done_before < 80
+    result = run_cli(args, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    ids = [r["example_id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 80
+    metrics = json.loads((target / "evaluate" / "next_video" / "metrics.json").read_text())
+    assert metrics["n_total"] == 80
