@@ -162,6 +162,8 @@ def test_train_notebook_runs_headless_with_papermill(tmp_path, cache_dir, monkey
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
     monkeypatch.setenv("GRPO_NB_CACHE", str(cache_dir))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    markers = {"HF_TOKEN": "hf_NOTEBOOKmarker81c2", "WANDB_API_KEY": "wandbNOTEBOOKmarker3f7e"}
+    for name, value in markers.items(): monkeypatch.setenv(name, value)
     out = tmp_path / "train"
     # papermill's working directory is the notebook's folder (nbs/): the bare recipe name must still resolve.
     pm.execute_notebook(str(REPO / "nbs" / "train.ipynb"), str(tmp_path / "train.ipynb"), kernel_name="python3",
@@ -173,6 +175,10 @@ def test_train_notebook_runs_headless_with_papermill(tmp_path, cache_dir, monkey
     assert_one_final_model(out)
     executed = (tmp_path / "train.ipynb").read_text()
     assert "model saved in" in executed and "HF_TOKEN" not in executed
+    for path in [tmp_path / "train.ipynb", *out.rglob("*")]:   # no secret in the notebook or anything the run wrote
+        if path.is_file() and path.suffix not in (".safetensors", ".bin", ".pt", ".pth", ".png"):
+            text = path.read_bytes().decode("utf-8", "replace")
+            assert not any(m in text for m in markers.values()), f"secret marker in {path}"
 
 
 # ---------------------------------------------------------------- SLURM and accelerate configs
