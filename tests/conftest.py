@@ -11,7 +11,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real data (`../shared/data`), named by GRPO_NB_SHARED_DATA; skip when it is not set."""
     root = os.environ.get("GRPO_NB_SHARED_DATA")
@@ -21,3 +21,11 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"GRPO_NB_SHARED_DATA={root} is not a folder")
     return path
+
+
+def shared_folder(shared_data: Path, *parts: str) -> Path:
+    """A folder inside the real-data folder; skip when it is missing."""
+    folder = shared_data.joinpath(*parts)
+    if not folder.is_dir():
+        pytest.skip(f"{folder} does not exist")
+    return folder

@@ -3,13 +3,12 @@ import gzip
 import json
 import logging
 import os
-import time
 from collections import Counter
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+from conftest import shared_folder
 
 from grpo_nb.data import (DropStats, MalformedJSONError, MissingColumnError, OPINION_TOLERANCE, SlateSourceError,
                           clean_rows, clean_text, filter_rows, load_slates, mix_datasets, opinion_direction,
@@ -306,14 +305,8 @@ def test_embedded_source():
 
 
 @pytest.fixture
-def grail_sample():
-    shared = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not shared:
-        pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    folder = Path(shared) / "grail-sample"
-    if not folder.exists():
-        pytest.skip(f"{folder} does not exist")
-    return folder
+def grail_sample(shared_data):
+    return shared_folder(shared_data, "grail-sample")
 
 
 def test_real_sample_loads_as_it_is(grail_sample):

@@ -453,13 +453,6 @@ def _snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _old_report(out: Path) -> dict:
-    for page in ("README.md", "next_video/README.md", "opinion/README.md", "training/README.md", "samples/README.md"):
-        (out / page).parent.mkdir(parents=True, exist_ok=True)
-        (out / page).write_text(f"# old complete {page}\n")
-    return _snapshot(out)
-
-
 WRITERS = {   # (code run with OUT bound, the rename to die at, targets that must still hold their old content)
     "metrics.json": ("from grpo_nb.next_video import write_json_atomic\n"
                      "write_json_atomic({'accuracy': 0.5, 'n': 10}, OUT / 'metrics.json')", 1, ["metrics.json"]),
@@ -470,10 +463,6 @@ WRITERS = {   # (code run with OUT bound, the rename to die at, targets that mus
                                                                   "report/samples/README.md"]),
 }
 REPORT_PAGES = ("README.md", "next_video/README.md", "opinion/README.md", "training/README.md", "samples/README.md")
-
-
-def _snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _old_files(out: Path) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+from conftest import shared_folder
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import ModelConfig
@@ -71,12 +72,10 @@ def test_tokenizer_special_tokens_and_chat_words(built):
     assert ids.count(tok.convert_tokens_to_ids("<|im_start|>")) == 2
 
 
-def test_tokenizer_built_on_real_prompts_round_trips(tmp_path):
+def test_tokenizer_built_on_real_prompts_round_trips(tmp_path, shared_data):
     "Train on the published prompts (real unicode, real lengths) and reload: identical ids on real chats."
-    root = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not root: pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    logs = sorted((Path(root) / "reference-logs" / "next_video").glob("*.predictions.jsonl.gz"))
-    if not logs: pytest.skip(f"no reference predictions under {root}")
+    logs = sorted(shared_folder(shared_data, "reference-logs", "next_video").glob("*.predictions.jsonl.gz"))
+    if not logs: pytest.skip(f"no reference predictions under {shared_data}")
     rows = []
     for path in logs[:2]:
         with gzip.open(path, "rt", encoding="utf-8") as f:

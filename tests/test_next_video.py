@@ -7,6 +7,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+from conftest import shared_folder
 
 from grpo_nb.next_video import (PredictionsFile, evaluate_next_video, read_predictions, rescore_rows, run_resumable,
                                 score_next_video, score_predictions_file, wilson_interval, write_json_atomic)
@@ -15,12 +16,8 @@ LOGS = ("grpo-gun", "grail-gun", "grail-wage", "grpo-wage")
 
 
 @pytest.fixture(scope="module")
-def logs_dir() -> Path:
-    root = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not root: pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    folder = Path(root) / "reference-logs" / "next_video"
-    if not folder.is_dir(): pytest.skip(f"{folder} does not exist")
-    return folder
+def logs_dir(shared_data) -> Path:
+    return shared_folder(shared_data, "reference-logs", "next_video")
 
 
 @pytest.mark.parametrize("name", LOGS)

@@ -3,22 +3,19 @@ import gzip, json, os
 from pathlib import Path
 
 import pytest
+from conftest import shared_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from grpo_nb.opinion import score_opinion, score_opinion_file
+from grpo_nb.opinion import score_opinion_file
 
 PUBLISHED = ["grpo-gun-study1", "grpo-wage-study2", "grpo-wage-study3"]
 PUBLISHED_NO_CHANGE_MAE = {"grpo-gun-study1": 0.0371, "grpo-wage-study2": 0.0962, "grpo-wage-study3": 0.0841}  # metrics.json, 4 d.p.
 
 
 @pytest.fixture(scope="module")
-def opinion_logs() -> Path:
-    shared = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not shared: pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    logs = Path(shared) / "reference-logs" / "opinion"
-    if not logs.is_dir(): pytest.skip(f"{logs} does not exist")
-    return logs
+def opinion_logs(shared_data) -> Path:
+    return shared_folder(shared_data, "reference-logs", "opinion")
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

@@ -1,6 +1,5 @@
 """Tests of grpo_nb.prompts: leak-free rendering, history, post-treatment columns, prepared examples."""
-import gzip, json, os, re, time
-from pathlib import Path
+import gzip, json, os, re
 
 import pytest
 
@@ -9,12 +8,6 @@ from grpo_nb.prompts import (PRE_TREATMENT_COLUMNS, build_next_video_messages, b
                              history_before_current, is_post_treatment, odd_option, odd_option_gold_share,
                              option_signatures, order_options, prepare_examples, render_options,
                              render_survey_highlights, render_viewer_profile)
-
-
-def shared_data() -> Path:
-    root = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not root or not Path(root).is_dir(): pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    return Path(root)
 
 
 def read_jsonl_gz(path):
@@ -129,8 +122,8 @@ def test_prepare_examples_contract_at_published_size():
         prepare_examples([make_row(), make_row(slate_items_json="[]")])
 
 
-def test_leak_probe_on_real_gun_slates():
-    root = shared_data()
+def test_leak_probe_on_real_gun_slates(shared_data):
+    root = shared_data
     gun = read_jsonl_gz(root / "grail-sample" / "gun_control.jsonl.gz")
     golds = [r["gold_index"] for r in gun]
     leaky = odd_option_gold_share([user_text(build_next_video_messages(r, option_fields="all")) for r in gun], golds)
@@ -142,8 +135,8 @@ def test_leak_probe_on_real_gun_slates():
     assert common < 0.10
 
 
-def test_all_fields_reproduces_published_gun_prompts():
-    root = shared_data()
+def test_all_fields_reproduces_published_gun_prompts(shared_data):
+    root = shared_data
     gun = read_jsonl_gz(root / "grail-sample" / "gun_control.jsonl.gz")
     published = read_jsonl_gz(root / "reference-logs" / "next_video" / "grpo-gun.predictions.jsonl.gz")
     def comparable(text):   # undo doubled quotes; percentages come from unrounded watch times we do not have
@@ -153,8 +146,8 @@ def test_all_fields_reproduces_published_gun_prompts():
     assert sum(text in expected for text in ours) == len(gun)
 
 
-def test_real_sample_history_and_gold():
-    root = shared_data()
+def test_real_sample_history_and_gold(shared_data):
+    root = shared_data
     rows = [r for name in ("gun_control", "minimum_wage") for r in read_jsonl_gz(root / "grail-sample" / f"{name}.jsonl.gz")]
     examples = prepare_examples(rows)
     for e, r in zip(examples, rows):

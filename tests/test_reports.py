@@ -8,8 +8,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from grpo_nb import reports
 from grpo_nb.next_video import rescore_rows, score_next_video, write_json_atomic
-from grpo_nb.opinion import score_opinion, score_opinion_file
+from grpo_nb.opinion import score_opinion_file
 from grpo_nb.reports import (baseline_label, load_run, read_markdown_tables, redact_secrets, render_report,
                              training_summary)
 

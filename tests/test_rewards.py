@@ -1,8 +1,8 @@
 """Tests of grpo_nb.rewards: strict parsing, reward functions, registry, weights."""
 import gzip, json, os
-from pathlib import Path
 
 import pytest
+from conftest import shared_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from grpo_nb.rewards import (REWARD_REGISTRY, accuracy_reward, combined_reward, completion_text, format_reward,
@@ -91,10 +91,8 @@ def test_weights_and_combined():
     assert [round(c, 6) for c in combined] == [1.1, 0.0, 0.1, 0.1]
 
 
-def test_strict_parser_reproduces_published_accuracy():
-    root = os.environ.get("GRPO_NB_SHARED_DATA")
-    if not root or not Path(root).is_dir(): pytest.skip("GRPO_NB_SHARED_DATA is not set")
-    logs = Path(root) / "reference-logs" / "next_video"
+def test_strict_parser_reproduces_published_accuracy(shared_data):
+    logs = shared_folder(shared_data, "reference-logs", "next_video")
     for name in ("grpo-gun", "grail-gun", "grail-wage"):
         with gzip.open(logs / f"{name}.predictions.jsonl.gz", "rt") as f: rows = [json.loads(l) for l in f]
         published = json.loads((logs / f"{name}.metrics.json").read_text())["accuracy_overall"]

@@ -2,7 +2,6 @@
 import gzip
 import json
 import os
-import time
 from collections import Counter
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
