@@ -26,15 +26,17 @@ from trl import GRPOConfig, ModelConfig
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'OPTION_ORDERS', 'OPTION_FIELDS', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT', 'CONFIG_CLASSES', 'ScriptArguments',
-           'GRPOTrainingConfig', 'ModelArguments', 'recipe_fields', 'nearest_keys', 'RecipeError',
-           'unknown_key_message', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs', 'resolve_recipe_path',
-           'parse_overrides', 'read_recipe_file', 'RecipeConfig', 'load_recipe', 'validate_recipe',
-           'effective_settings', 'write_atomic', 'save_recipe_snapshot']
+__all__ = ['log', 'OPTION_ORDERS', 'OPTION_FIELDS', 'VIDEO_HOLDOUTS', 'DIRECTION_TOLERANCE', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT',
+           'CONFIG_CLASSES', 'ScriptArguments', 'GRPOTrainingConfig', 'ModelArguments', 'recipe_fields', 'nearest_keys',
+           'RecipeError', 'unknown_key_message', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs',
+           'resolve_recipe_path', 'parse_overrides', 'read_recipe_file', 'RecipeConfig', 'load_recipe',
+           'validate_recipe', 'effective_settings', 'write_atomic', 'save_recipe_snapshot']
 
 # %% ../nbs/00_config.ipynb #35e6f450
 OPTION_ORDERS = ("as_logged", "shuffle")
 OPTION_FIELDS = ("common", "title", "all")
+VIDEO_HOLDOUTS = ("none", "eval_videos")
+DIRECTION_TOLERANCE = 0.01  # |after - before| <= this on the 0-1 index is "no_change": labels, rewards and evaluation
 
 @dataclass
 class ScriptArguments:
@@ -54,6 +56,12 @@ class ScriptArguments:
     option_order: str = field(default="as_logged", metadata={"help": "`as_logged` or `shuffle` (seeded per example; moves the gold index with it)."})
     option_fields: str = field(default="common", metadata={"help": "`common` (a field is shown only when every option has it), `title`, or `all` (published, leaky)."})
     option_seed: int = field(default=0, metadata={"help": "Seed of the option shuffle."})
+    profile_text_columns: list[str] | None = field(default=None, metadata={"help": "Ready-made profile text columns (e.g. viewer_profile_sentence, initial_viewpoint, survey_highlights) allowed into prompts. Off by default: such text is not known to be pre-treatment."})
+    drop_appended_gold: bool = field(default=False, metadata={"help": "Drop rows whose gold option lacks metadata every other option has (the clicked video appended to the logged slate): a remedy for the study-1 leak."})
+    video_holdout: str = field(default="none", metadata={"help": "`none`, or `eval_videos`: drop training rows that show any video offered on an evaluation slate, so evaluation measures more than memorised titles."})
+    allow_participant_overlap: bool = field(default=False, metadata={"help": "Let training and evaluation share participants (refused by default; the report then says so at the top)."})
+    direction_tolerance: float = field(default=DIRECTION_TOLERANCE, metadata={"help": "Opinion change |after - before| at or below this (0-1 scale) is `no_change`: one tolerance for labels, rewards and evaluation."})
+    audit_margin: float = field(default=0.05, metadata={"help": "A leak probe that beats the best honest baseline by more than this (accuracy) opens the logs and the report with a warning."})
     max_title_chars: int = field(default=120, metadata={"help": "Titles longer than this are cut at a word boundary."})
     ask_opinion: bool = field(default=True, metadata={"help": "Also ask for <opinion>increase|decrease|no_change</opinion> in training prompts."})
     system_prompt: str | None = field(default=None, metadata={"help": "Replace the built-in next-video system prompt."})
@@ -64,6 +72,10 @@ class ScriptArguments:
     eval_max_new_tokens: int = field(default=128, metadata={"help": "Tokens generated per completion in evaluation."})
     eval_temperature: float = field(default=0.0, metadata={"help": "0 = greedy decoding in evaluation."})
     eval_top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling in evaluation (with temperature > 0)."})
+    eval_num_samples: int = field(default=1, metadata={"help": "Completions per evaluation prompt: 1 = one greedy answer (with eval_temperature 0); K > 1 samples K at the training temperature and scores the choice distribution."})
+    eval_permutations: int = field(default=1, metadata={"help": "Render each evaluation slate in this many seeded option orders (1 = the recipe's order) to measure choice consistency and position bias."})
+    bootstrap_resamples: int = field(default=1000, metadata={"help": "Participant-clustered bootstrap resamples for every interval and verdict (0 = no bootstrap)."})
+    bootstrap_seed: int = field(default=0, metadata={"help": "Seed of the bootstrap resamples."})
     accelerate_config: str | None = field(default=None, metadata={"help": "accelerate config file (e.g. recipes/accelerate/zero2.yaml): the pipeline then launches training through `accelerate launch`, as it does whenever more than one GPU is visible."})
 
 # %% ../nbs/00_config.ipynb #26738bd0
@@ -401,6 +413,17 @@ def validate_recipe(cfg: RecipeConfig) -> RecipeConfig:
         v = getattr(s, key)
         if v is not None and v < 1: problems.append(f"{key} must be at least 1 (or null for all), got {v}")
     if not 0 < s.validation_fraction < 1: problems.append(f"validation_fraction must be in (0, 1), got {s.validation_fraction}")
+    if s.video_holdout not in VIDEO_HOLDOUTS: problems.append(f"video_holdout {s.video_holdout!r} is not one of {VIDEO_HOLDOUTS}")
+    if not (math.isfinite(s.direction_tolerance) and 0 <= s.direction_tolerance < 1):
+        problems.append(f"direction_tolerance must be in [0, 1) on the 0-1 opinion scale, got {s.direction_tolerance}")
+    if not (math.isfinite(s.audit_margin) and 0 <= s.audit_margin <= 1): problems.append(f"audit_margin must be in [0, 1], got {s.audit_margin}")
+    for key in ("eval_num_samples", "eval_permutations"):
+        if getattr(s, key) < 1: problems.append(f"{key} must be at least 1, got {getattr(s, key)}")
+    if s.bootstrap_resamples < 0: problems.append(f"bootstrap_resamples must be >= 0 (0 = off), got {s.bootstrap_resamples}")
+    if s.eval_num_samples > 1 and s.eval_temperature == 0 and not t.temperature > 0:
+        problems.append("eval_num_samples > 1 needs a temperature > 0 to sample (eval_temperature, or the training temperature)")
+    if s.profile_text_columns is not None and (isinstance(s.profile_text_columns, str) or not all(isinstance(c, str) and c for c in s.profile_text_columns)):
+        problems.append(f"profile_text_columns must be a list of column names, got {s.profile_text_columns!r}")
     ng, bs = t.num_generations, t.per_device_train_batch_size
     if ng and ng < 2: problems.append(f"num_generations must be at least 2 (GRPO compares completions within a group), got {ng}")
     gen_batch = bs * (t.steps_per_generation or t.gradient_accumulation_steps)
