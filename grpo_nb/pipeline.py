@@ -9,23 +9,31 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import errno
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RecipeConfig, load_recipe, save_recipe_snapshot
+from .config import RecipeConfig, load_recipe
 from .next_video import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STAGES', 'repo_root', 'RunLayout', 'run_layout', 'RedactSecrets', 'setup_logging', 'needs_hub',
-           'setup_environment', 'read_json', 'code_version', 'now', 'stage_marker', 'stage_done', 'parse_stages',
-           'evaluate', 'visible_gpus', 'accelerate_command', 'run_pipeline']
+__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'LOCK_FILE', 'CREDENTIAL_KEYS_ALLOWED', 'repo_root', 'RunLayout', 'RunError',
+           'check_run_name', 'run_layout', 'RedactSecrets', 'setup_logging', 'needs_hub', 'setup_environment',
+           'read_json', 'package_source', 'code_version', 'now', 'RunLockedError', 'acquire_run_lock',
+           'release_run_lock', 'is_credential_key', 'redact_record', 'snapshot_dict', 'write_snapshot', 'write_record',
+           'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'evaluate', 'visible_gpus',
+           'accelerate_command', 'redact_file', 'trained_model_problem', 'RunInterrupted', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
@@ -59,10 +67,26 @@ class RunLayout:
     @property
     def logs(self) -> Path: return self.root / "logs"
 
+class RunError(RuntimeError):
+    "A run folder that cannot be used as asked (a bad name, in use, not writable, made by another recipe, …)."
+
+MAX_RUN_NAME = 100
+_RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+def check_run_name(name: str) -> str:
+    "`name` when it is a plain folder name (letters, digits, `._+-`, at most 100 characters), else `RunError`."
+    if not isinstance(name, str) or not name: raise RunError("run name is empty: pass --name NAME (a plain folder name)")
+    if len(name) > MAX_RUN_NAME:
+        raise RunError(f"run name is {len(name)} characters long; at most {MAX_RUN_NAME} (a plain folder name)")
+    if os.path.isabs(name) or "/" in name or "\\" in name or ".." in name or not _RUN_NAME_RE.match(name):
+        raise RunError(f"run name {name!r} must be a plain folder name (letters, digits, '.', '_', '+', '-'; no path "
+                       "separators, no '..', not absolute): runs always live under runs/<name>/")
+    return name
+
 def run_layout(name: str, runs_root: str | os.PathLike | None = None,
                reports_root: str | os.PathLike | None = None) -> RunLayout:
     "The layout of run `name` under `runs_root` (default `<repo>/runs`) and `reports_root` (default `<repo>/reports`)."
-    if not name or "/" in name or name.startswith("."): raise ValueError(f"run name {name!r} must be a plain folder name")
+    check_run_name(name)
     base = repo_root()
     runs = Path(runs_root or os.environ.get("GRPO_NB_RUNS") or base / "runs")
     reports = Path(reports_root or os.environ.get("GRPO_NB_REPORTS") or base / "reports")
@@ -122,16 +146,106 @@ def read_json(path: str | os.PathLike, default=None):
     path = Path(path)
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
+def package_source() -> Path:
+    "The folder holding the imported `grpo_nb` package's source checkout (or its installed location)."
+    import grpo_nb
+    return Path(grpo_nb.__file__).resolve().parent.parent
+
 def code_version(root: str | os.PathLike | None = None) -> dict:
-    "The git commit of the code and whether the working tree had changes (None outside a git checkout)."
-    root = str(root or repo_root())
+    "The package version, and the git commit of the code's checkout and whether it had changes (None outside one)."
+    import grpo_nb
+    root = str(root or package_source())
     def git(*args):
         try: return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError): return ""
-    commit = git("rev-parse", "HEAD")
-    return {"commit": commit or None, "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
+    commit = git("rev-parse", "HEAD") if (Path(root) / "settings.ini").is_file() else ""
+    return {"package_version": getattr(grpo_nb, "__version__", None), "source": root, "commit": commit or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
 
 def now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+# %% ../nbs/11_pipeline.ipynb #5f7d67a2
+LOCK_FILE = ".lock"
+
+class RunLockedError(RunError):
+    "The run folder is being written by another live process."
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def _read_lock(path: Path) -> dict:
+    try: owner = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError): return {}
+    return owner if isinstance(owner, dict) else {}
+
+def acquire_run_lock(folder: str | os.PathLike) -> Path:
+    "Take `folder/.lock` for this process, taking over a stale one (with a warning); `RunLockedError` when in use."
+    path, me = Path(folder) / LOCK_FILE, {"pid": os.getpid(), "host": socket.gethostname(), "started": now()}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _read_lock(path)
+            pid, host = owner.get("pid"), owner.get("host")
+            if host == me["host"] and isinstance(pid, int) and pid == me["pid"]: return path   # re-entrant
+            if host == me["host"] and isinstance(pid, int) and not _pid_alive(pid) or not owner:
+                log.warning("run folder %s: removing a stale lock (%s) — its process is gone", folder,
+                            f"pid {pid} on {host}, since {owner.get('started')}" if owner else "unreadable lock file")
+                path.unlink(missing_ok=True); continue
+            where = "this host" if host == me["host"] else f"host {host}"
+            raise RunLockedError(f"run folder {folder} is in use by pid {pid} on {where} since {owner.get('started')}; "
+                                 "wait for it to finish, or use another --name"
+                                 + (f" (if that process is gone, remove {path})" if host != me["host"] else "")) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as f: json.dump(me, f); f.flush(); os.fsync(f.fileno())
+        return path
+    raise RunLockedError(f"run folder {folder}: could not take the lock {path} (another process keeps taking it)")
+
+def release_run_lock(path: Path) -> None:
+    "Remove our lock file (only if it is still ours)."
+    owner = _read_lock(path)
+    if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname(): path.unlink(missing_ok=True)
+
+# %% ../nbs/11_pipeline.ipynb #f5c0e760
+_CREDENTIAL_KEY_RE = re.compile(r"(^|_)(token|api_key|apikey|access_key|password|passwd|secret|credentials?)$", re.IGNORECASE)
+CREDENTIAL_KEYS_ALLOWED = ("max_completion_length",)   # keys that mention tokens but hold no credential
+
+def is_credential_key(key: str) -> bool:
+    "Whether a recipe/record key names a credential (`hub_token`, `wandb_api_key`, …) rather than a setting."
+    k = str(key)
+    return k not in CREDENTIAL_KEYS_ALLOWED and bool(_CREDENTIAL_KEY_RE.search(k)) and not k.startswith(("max_", "pad_", "eos_", "bos_"))
+
+def redact_record(obj):
+    "A JSON/YAML-ready copy of `obj` without credential-valued keys and with every string redacted."
+    from grpo_nb.reports import redact_secrets
+    if isinstance(obj, dict): return {k: redact_record(v) for k, v in obj.items() if not is_credential_key(k)}
+    if isinstance(obj, (list, tuple)): return [redact_record(v) for v in obj]
+    if isinstance(obj, str): return redact_secrets(obj)
+    return obj
+
+def snapshot_dict(cfg: RecipeConfig) -> dict:
+    "The recipe keys a run folder keeps (and compares on a re-run): credentials out, secrets redacted."
+    return redact_record(cfg.to_dict())
+
+def write_snapshot(cfg: RecipeConfig, path: str | os.PathLike) -> Path:
+    "Write the redacted recipe snapshot to `path` atomically."
+    import yaml
+    from grpo_nb.config import write_atomic
+    return write_atomic(path, yaml.safe_dump(snapshot_dict(cfg), sort_keys=False))
+
+def write_record(record: dict, path: str | os.PathLike) -> Path:
+    "Write `run.json` atomically, redacted."
+    return write_json_atomic(redact_record(record), path)
+
+# %% ../nbs/11_pipeline.ipynb #af6aa537
+def recipe_differences(old: dict, new: dict) -> list[str]:
+    "`key: old -> new` for every key whose value differs between two recipe snapshots."
+    keys = list(dict.fromkeys([*old, *new]))
+    show = lambda d, k: repr(d[k]) if k in d else "(unset)"
+    return [f"{k}: {show(old, k)} -> {show(new, k)}" for k in keys if old.get(k, object()) != new.get(k, object())
+            and not (k not in old and k not in new)]
 
 # %% ../nbs/11_pipeline.ipynb #a0dd76f0
 def stage_marker(layout: RunLayout, stage: str) -> Path:
@@ -241,8 +355,19 @@ def _papermill(notebook: str, output: Path, parameters: dict, cwd: Path) -> None
     source = repo_root() / "nbs" / notebook
     if not source.is_file(): raise FileNotFoundError(f"{source} not found: the papermill path needs the repository checkout; use via='inprocess'")
     output.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(cwd), kernel_name="python3",
-                        progress_bar=False, log_output=True)
+    try:
+        pm.execute_notebook(str(source), str(output), parameters=redact_record(parameters), cwd=str(cwd),
+                            kernel_name="python3", progress_bar=False, log_output=True)
+    finally: redact_file(output)
+
+def redact_file(path: str | os.PathLike) -> None:
+    "Redact secrets inside a text file written by someone else (an executed notebook, a model card), atomically."
+    from grpo_nb.config import write_atomic
+    from grpo_nb.reports import redact_secrets
+    path = Path(path)
+    if not path.is_file(): return
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    if (clean := redact_secrets(text)) != text: write_atomic(path, clean.encode("utf-8", errors="surrogateescape"))
 
 def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) -> None:
     resume = "latest" if any(layout.train.glob("checkpoint-*")) and not overwrite else None
@@ -264,7 +389,24 @@ def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) 
         run_cfg = load_recipe(layout.config, {"output_dir": str(layout.train), **({"overwrite": True} if overwrite else {})})
         train(run_cfg, resume_from_checkpoint=resume)
 
+def trained_model_problem(train_dir: str | os.PathLike) -> str | None:
+    "Why the finished training folder `train_dir` holds no loadable model (None when it does, or when nothing was trained)."
+    d = Path(train_dir)
+    if not (d / "train_results.json").is_file(): return None
+    missing = [n for n in ("config.json",) if not (d / n).is_file()]
+    weights = list(d.glob("*.safetensors")) + list(d.glob("pytorch_model*.bin"))
+    if not weights: missing.append("model weights (model.safetensors)")
+    elif any(w.stat().st_size == 0 for w in weights): missing.append(f"complete weights ({', '.join(w.name for w in weights if not w.stat().st_size)} is empty)")
+    if (d / "model.safetensors.index.json").is_file():
+        index = read_json(d / "model.safetensors.index.json", {}) or {}
+        shards = sorted(set((index.get("weight_map") or {}).values()))
+        missing += [f"shard {s}" for s in shards if not (d / s).is_file()]
+    if not missing: return None
+    return (f"{d} has train_results.json (training finished) but no {', no '.join(missing)}: evaluating it would "
+            "silently score another model. Train again (grpo-nb pipeline … --stages train --overwrite) or restore the files")
+
 def _run_evaluate(cfg: RecipeConfig, layout: RunLayout) -> dict:
+    if (problem := trained_model_problem(layout.train)): raise RunError(problem)
     model_path = layout.train if (layout.train / "config.json").is_file() else None
     if model_path is None:
         log.warning("evaluate: no trained model in %s: evaluating the recipe's model %s", layout.train, cfg.model.model_name_or_path)
@@ -286,6 +428,47 @@ def _clear_stage(layout: RunLayout, stage: str) -> None:
     for t in targets:
         if t.exists(): shutil.rmtree(t)
 
+class RunInterrupted(KeyboardInterrupt):
+    "SIGTERM (e.g. SLURM's time limit or `scancel`), raised in the main thread so the run records where it stopped."
+
+def _raise_interrupted(signum, frame):
+    raise RunInterrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+def _read_record(path: Path) -> dict:
+    "run.json, or {} when absent; a damaged one is moved aside (stage markers, not run.json, say what is done)."
+    if not path.is_file(): return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(record, dict): return record
+    except (OSError, UnicodeDecodeError, ValueError): pass
+    aside = path.with_name(f"run.json.damaged-{int(time.time())}")
+    os.replace(path, aside)
+    log.warning("%s was damaged (not a JSON object): moved it to %s and started a new record; finished stages are "
+                "still found by their markers", path, aside.name)
+    return {}
+
+def _prepare_run_folder(layout: RunLayout) -> None:
+    for folder in (layout.root.parent, layout.root):
+        if folder.exists() and not folder.is_dir():
+            raise RunError(f"{folder} is a file, not a folder: move it away or choose another --name")
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True); layout.logs.mkdir(exist_ok=True)
+        probe = layout.root / f".write-test-{os.getpid()}"
+        probe.write_bytes(b""); probe.unlink()
+    except PermissionError as e:
+        raise RunError(f"cannot write to the run folder {layout.root} ({e.strerror}): make it writable, or set "
+                       "GRPO_NB_RUNS to a folder you can write to") from None
+
+def _disk_full(e: OSError) -> bool: return getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+
+def _check_snapshot(cfg: RecipeConfig, layout: RunLayout) -> None:
+    old = load_recipe(layout.config, hardware_checks=False)
+    diffs = recipe_differences(snapshot_dict(old), snapshot_dict(cfg))
+    if diffs:
+        raise RunError(f"run folder {layout.root} was made with a different recipe ({layout.config}); keys that differ: "
+                       + "; ".join(diffs[:10]) + (f"; … {len(diffs) - 10} more" if len(diffs) > 10 else "")
+                       + ". Start a new run with another --name, or run this one again from scratch with --overwrite")
+
 def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name: str | None = None,
                  overrides: list[str] | dict | None = None, overwrite: bool = False, via: str = "inprocess",
                  runs_root=None, reports_root=None) -> dict:
@@ -295,17 +478,25 @@ def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name:
     cfg = recipe if isinstance(recipe, RecipeConfig) else load_recipe(recipe, overrides)
     name = name or Path(cfg.source or "run").stem
     layout = run_layout(name, runs_root, reports_root)
-    layout.root.mkdir(parents=True, exist_ok=True); layout.logs.mkdir(exist_ok=True)
+    _prepare_run_folder(layout)
+    lock = acquire_run_lock(layout.root)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if threading.current_thread() is threading.main_thread() else None
+    try: return _run_stages(cfg, layout, stages, recipe, overwrite, via)
+    except OSError as e:
+        if not _disk_full(e): raise
+        raise RunError(f"no space left on the device while writing {e.filename or 'a run file'}: nothing written so far "
+                       "is lost; free some space and run the same command again to resume") from None
+    finally:
+        if previous is not None: signal.signal(signal.SIGTERM, previous)
+        release_run_lock(lock)
+
+def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe, overwrite: bool, via: str) -> dict:
     setup_logging(layout.logs / "pipeline.log"); setup_environment(cfg)
-    if layout.config.is_file() and not overwrite:
-        snapshot = load_recipe(layout.config)
-        if snapshot.to_dict() != cfg.to_dict():
-            raise ValueError(f"run folder {layout.root} was made with a different recipe ({layout.config}); "
-                             "use another --name, or --overwrite to start it again")
-    else: save_recipe_snapshot(cfg, layout.config)
+    if layout.config.is_file() and not overwrite: _check_snapshot(cfg, layout)
+    else: write_snapshot(cfg, layout.config)
     cfg = load_recipe(layout.config)
-    record = read_json(layout.run_json, {}) if not overwrite else {}
-    record.update(name=name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
+    record = _read_record(layout.run_json) if not overwrite else {}
+    record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
                   model=cfg.model.model_name_or_path, dataset=cfg.script.dataset_mixture or cfg.script.dataset_name,
                   **code_version(), python=sys.version.split()[0])
     record.setdefault("started", now())
@@ -319,21 +510,26 @@ def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name:
         start = time.time()
         if stage != "report":  # the report reads run.json: it would show itself as still running
             _stage_record(record, stage, status="running", started=now(), skipped=False)
-            write_json_atomic(record, layout.run_json)
+            write_record(record, layout.run_json)
         try:
             if stage == "train": _run_train(cfg, layout, via, overwrite)
             elif stage == "evaluate":
                 _run_evaluate(cfg, layout)
                 record["dropped"] = read_json(layout.next_video / "prepare_stats.json", {}).get("dropped", {})
             else: record["report"] = str(_run_report(layout, via))
-        except BaseException:
-            _stage_record(record, stage, status="failed", finished=now(), wall_seconds=round(time.time() - start, 1))
-            write_json_atomic(record, layout.run_json); raise
+        except BaseException as e:
+            status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            _stage_record(record, stage, status=status, finished=now(), wall_seconds=round(time.time() - start, 1),
+                          error=f"{type(e).__name__}: {e}"[:500])
+            try: write_record(record, layout.run_json)
+            except OSError: log.error("could not record the %s %s stage in %s", status, stage, layout.run_json)
+            raise
         _stage_record(record, stage, status="done", skipped=False, finished=now(), wall_seconds=round(time.time() - start, 1))
+        record["stages"][stage].pop("error", None)
         record["wall_seconds"] = round(sum(s.get("wall_seconds", 0) for s in record["stages"].values()), 1)
         record["finished"] = now()
-        write_json_atomic(record, layout.run_json)
+        write_record(record, layout.run_json)
     if "report" in stages and stage_done(layout, "report"): record["report"] = str(stage_marker(layout, "report"))
     record["this_invocation_seconds"] = round(time.time() - t0, 1)
-    write_json_atomic(record, layout.run_json)
+    write_record(record, layout.run_json)
     return record

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import statistics
+import urllib.parse
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -24,16 +25,17 @@ from .rewards import parse_opinion_index
 
 # %% auto #0
 __all__ = ['SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'MISSING', 'BASELINE_LABELS', 'BASELINE_HOW', 'TRAINING_SIGNALS',
-           'SUBREPORTS', 'PLOTS', 'secret_values', 'redact_secrets', 'write_text_atomic', 'new_figure',
-           'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape',
-           'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root', 'resolve_run_dir', 'default_report_dir',
-           'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part', 'load_config_part',
-           'load_run', 'baseline_label', 'best_baseline', 'compare_with_baseline', 'group_table', 'n_options_groups',
-           'baselines_table', 'plot_accuracy', 'not_run_page', 'next_video_markdown', 'opinion_group_table',
-           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'opinion_markdown',
-           'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training', 'training_markdown',
-           'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_markdown', 'run_table',
-           'stages_table', 'dropped_rows_table', 'headline_rows', 'summary_markdown', 'render_report']
+           'GENERATED_SOURCES', 'SUBREPORTS', 'PLOTS', 'secret_values', 'redact_secrets', 'write_text_atomic',
+           'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration',
+           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root', 'resolve_run_dir',
+           'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
+           'load_config_part', 'load_run', 'baseline_label', 'best_baseline', 'compare_with_baseline', 'group_table',
+           'n_options_groups', 'baselines_table', 'plot_accuracy', 'not_run_page', 'next_video_markdown',
+           'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration',
+           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training',
+           'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
+           'samples_markdown', 'is_generated_run', 'report_banners', 'banner_block', 'run_table', 'stages_table',
+           'dropped_rows_table', 'headline_rows', 'summary_markdown', 'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
 SECRET_NAME_PATTERN = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY)$|(_TOKEN|_API_KEY|_SECRET|_PASSWORD)$")
@@ -44,11 +46,19 @@ def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
 
+_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s:@'\"]+(?::[^/\s@'\"]*)?@")
+_URL_SECRET_PARAM_RE = re.compile(r"([?&;](?:token|access_token|auth|api_key|apikey|key|sig|signature|password|secret)=)"
+                                  r"[^&\s#'\"]+", re.IGNORECASE)
+_HUB_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
+
 def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
-    "`text` with every value of a secret environment variable replaced by `[REDACTED:NAME]`."
+    "`text` with secret values, URL credentials and hub-token-shaped strings replaced by `[REDACTED…]`."
     for name, value in sorted(secret_values(environ).items(), key=lambda kv: -len(kv[1])):
         text = text.replace(value, f"[REDACTED:{name}]")
-    return text
+        if (quoted := urllib.parse.quote(value, safe="")) != value: text = text.replace(quoted, f"[REDACTED:{name}]")
+    text = _URL_USERINFO_RE.sub(r"\1[REDACTED]@", text)
+    text = _URL_SECRET_PARAM_RE.sub(r"\1[REDACTED]", text)
+    return _HUB_TOKEN_RE.sub("[REDACTED:hub-token]", text)
 
 # %% ../nbs/10_reports.ipynb #a01fa40d
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
@@ -205,7 +215,8 @@ def load_eval_part(folder: str | os.PathLike) -> dict:
     metrics, problem = read_json_object(metrics_path)
     if problem: return _part("unreadable", problem, rows=rows, folder=folder)
     detail = f"{metrics_path}" + (f"; predictions: {rows_problem}" if rows_problem else "")
-    return _part("ok", detail, metrics=metrics, rows=rows, folder=folder)
+    prepared, _ = read_json_object(folder / "prepare_stats.json") if (folder / "prepare_stats.json").is_file() else (None, None)
+    return _part("ok", detail, metrics=metrics, rows=rows, folder=folder, prepare_stats=prepared or {})
 
 def load_training_part(train_dir: str | os.PathLike) -> dict:
     "Training log entries (`log_history.jsonl`, else `trainer_state.json`) and `train_results.json`, with a status."
@@ -681,6 +692,51 @@ def samples_markdown(next_video: dict, opinion: dict, n: int = 4) -> str:
                if opinion["rows"] else f"**not run**: {opinion['detail']}.\n")
     return "\n".join(out)
 
+# %% ../nbs/10_reports.ipynb #3482a5e1
+GENERATED_SOURCES = ("embedded", "synthetic")
+
+def _dataset_names(loaded: dict) -> list[str]:
+    raw = (loaded.get("config") or {}).get("raw") or {}
+    names = [raw.get("dataset_name"), (loaded.get("run") or {}).get("dataset")]
+    for key in ("next_video", "opinion"):
+        names.append(((loaded.get(key) or {}).get("prepare_stats") or {}).get("dataset"))
+    mixture = raw.get("dataset_mixture")
+    if isinstance(mixture, list): names += [m.get("name") for m in mixture if isinstance(m, dict)]
+    return [str(n) for n in names if isinstance(n, (str, os.PathLike))]
+
+def is_generated_run(loaded: dict) -> bool:
+    "Whether any data source the run names is the generated embedded dataset."
+    return any(n.strip().lower() in GENERATED_SOURCES for n in _dataset_names(loaded))
+
+def _sample_banner(stats: dict) -> str | None:
+    sample = stats.get("sample") or {}
+    rows, rows_all = sample.get("rows_sampled"), sample.get("rows_available")
+    if not (_finite(rows) and _finite(rows_all)) or rows >= rows_all: return None
+    return (f"**A sample:** evaluated {fmt_num(rows)} of {fmt_num(rows_all)} rows, "
+            f"{fmt_num(sample.get('participants_sampled'))} of {fmt_num(sample.get('participants_available'))} "
+            f"participants (seeded sample of whole participants, `max_eval_samples`).")
+
+def report_banners(loaded: dict) -> list[str]:
+    "Warnings to print above every table: generated data, shared participants, the data audit, sampling."
+    out = []
+    if is_generated_run(loaded):
+        out.append("**Generated data:** this run shows the pipeline works, not a result. The embedded dataset is "
+                   "generated by a documented rule; no figure here says anything about real viewers.")
+    stats = ((loaded.get("next_video") or {}).get("prepare_stats") or {})
+    splits = stats.get("splits") or {}
+    shared = splits.get("shared_participants")
+    if _finite(shared) and shared > 0:
+        out.append(f"**Training and evaluation share {fmt_num(shared)} participants** "
+                   f"(`allow_participant_overlap: true`): the figures below are not held-out results.")
+    for warning in (stats.get("audit") or {}).get("warnings") or []:
+        out.append(f"**Data audit:** {warning}")
+    if (banner := _sample_banner(stats)): out.append(banner)
+    return out
+
+def banner_block(banners: Sequence[str]) -> str:
+    "Banners as Markdown blockquotes (empty when there are none)."
+    return "".join(f"> ⚠️ {b}\n>\n" for b in banners).removesuffix(">\n") + ("\n" if banners else "")
+
 # %% ../nbs/10_reports.ipynb #836becb0
 def _run_value(run: dict, settings: dict | None, key: str, setting: str | None = None):
     v = run.get(key)
@@ -750,7 +806,9 @@ SUBREPORTS = {"next_video": "Next video", "opinion": "Opinion shift", "training"
 def summary_markdown(loaded: dict) -> str:
     "The report's `README.md`: what was run, the headline table, links to the pages."
     run, cfg = loaded["run"], loaded["config"]
-    out = [f"# Run report: {run.get('name') or loaded['name']}\n", "## What was run\n", run_table(loaded)]
+    out = [f"# Run report: {run.get('name') or loaded['name']}\n"]
+    if (banners := report_banners(loaded)): out.append(banner_block(banners))
+    out += ["## What was run\n", run_table(loaded)]
     if loaded.get("run_problem"): out.append(f"run.json: {loaded['run_problem']}.\n")
     elif not run: out.append("No `run.json` in the run folder: dates, commit and wall time were not recorded.\n")
     if (st := stages_table(run)): out += ["### Stages\n", st]
