@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import errno
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 log = logging.getLogger("grpo_nb")
 
 # %% auto #0
-__all__ = ['log', 'COMMANDS', 'build_parser', 'cmd_config', 'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'cmd_score', 'cmd_report',
-           'cmd_pipeline', 'main']
+__all__ = ['log', 'COMMANDS', 'build_parser', 'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train',
+           'cmd_evaluate', 'predictions_kind', 'score_kind', 'cmd_score', 'cmd_report', 'cmd_pipeline', 'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run train/report in this process or through the papermill notebooks")
     return p
 
+# %% ../nbs/12_cli.ipynb #8ba1a0bc
+class UsageError(ValueError):
+    "A command-line value that cannot be right (a stage, a --kind that does not match the file)."
+
+def check_stages(stages: str) -> str:
+    "`stages` when every comma-separated name is a pipeline stage; else `UsageError` naming the nearest stage."
+    from grpo_nb.pipeline import STAGES
+    names = [n.strip() for n in str(stages).split(",")]
+    if not any(names): raise UsageError(f"--stages is empty; stages are {', '.join(STAGES)}")
+    problems = []
+    for n in names:
+        if n in STAGES: continue
+        near = difflib.get_close_matches(n, STAGES, n=1, cutoff=0.6)
+        problems.append(f"unknown stage {n!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if problems: raise UsageError("; ".join(problems) + f"; stages are {', '.join(STAGES)}")
+    return stages
+
 # %% ../nbs/12_cli.ipynb #eefcf350
 def cmd_config(args, overrides) -> int:
     from grpo_nb.config import effective_settings, load_recipe, recipe_fields
@@ -88,7 +108,7 @@ def cmd_prepare(args, overrides) -> int:
 def cmd_train(args, overrides) -> int:
     from grpo_nb.train import main as train_main
     argv = ["--recipe", args.recipe] + (["--resume_from_checkpoint", args.resume_from_checkpoint] if args.resume_from_checkpoint else [])
-    return train_main(argv + overrides) or 0
+    return train_main(argv + overrides, prog="grpo-nb train") or 0
 
 def cmd_evaluate(args, overrides) -> int:
     from grpo_nb.config import load_recipe
@@ -101,26 +121,44 @@ def cmd_evaluate(args, overrides) -> int:
     for task, metrics in results.items(): print(f"{task}: {Path(args.out) / task / 'metrics.json'}")
     return 0
 
-def _guess_kind(path: str) -> str:
+def predictions_kind(rows: list[dict]) -> str | None:
+    "`next_video` (rows with a gold_index) or `opinion` (rows with before and after) by the majority of the first rows."
+    sample = [r for r in rows[:200] if isinstance(r, dict)]
+    next_video = sum("gold_index" in r for r in sample)
+    opinion = sum("before" in r and "after" in r and "gold_index" not in r for r in sample)
+    return "next_video" if next_video > opinion else "opinion" if opinion > next_video else None
+
+_KIND_FIELDS = {"next_video": "a gold_index", "opinion": "before and after opinions and no gold_index"}
+
+def score_kind(path: str, requested: str | None) -> str:
+    "The kind to score `path` as: `requested` when the file agrees, the file's kind when none is given; else `UsageError`."
     from grpo_nb.next_video import read_predictions
     rows = read_predictions(path)
-    if not rows: raise ValueError(f"{path}: no prediction rows")
-    first = rows[0]
-    if "gold_index" in first: return "next_video"
-    if "before" in first and "after" in first: return "opinion"
-    raise ValueError(f"{path}: cannot tell the kind of predictions (no gold_index, no before/after); pass --kind")
+    if not rows: raise UsageError(f"{path}: no prediction rows")
+    found = predictions_kind(rows)
+    if found is None and requested is None:
+        raise UsageError(f"{path}: cannot tell the kind of predictions (no gold_index, no before/after); pass --kind")
+    if requested is not None and found is not None and found != requested:
+        raise UsageError(f"--kind {requested}, but {path} looks like {found} predictions (its rows have "
+                         f"{_KIND_FIELDS[found]}); use --kind {found}, or leave --kind out")
+    return requested or found
 
 def cmd_score(args, overrides) -> int:
-    kind = args.kind or _guess_kind(args.predictions)
-    if kind == "next_video":
-        from grpo_nb.next_video import score_predictions_file
-        metrics = score_predictions_file(args.predictions, args.out)
-        print(json.dumps({k: metrics.get(k) for k in ("n_total", "n_eligible", "accuracy_overall", "parsed_rate",
-                                                       "format_rate", "random_baseline_expected_accuracy")}, indent=2))
-    else:
-        from grpo_nb.opinion import score_opinion_file
-        metrics = score_opinion_file(args.predictions, args.out)
-        print(json.dumps(metrics.get("combined", metrics), indent=2, default=str)[:4000])
+    import zlib
+    try:
+        kind = score_kind(args.predictions, args.kind)
+        if kind == "next_video":
+            from grpo_nb.next_video import score_predictions_file
+            metrics = score_predictions_file(args.predictions, args.out)
+            print(json.dumps({k: metrics.get(k) for k in ("n_total", "n_eligible", "accuracy_overall", "parsed_rate",
+                                                           "format_rate", "random_baseline_expected_accuracy")}, indent=2))
+        else:
+            from grpo_nb.opinion import score_opinion_file
+            metrics = score_opinion_file(args.predictions, args.out)
+            print(json.dumps(metrics.get("combined", metrics), indent=2, default=str)[:4000])
+    except (UsageError, FileNotFoundError): raise
+    except (ValueError, KeyError, EOFError, zlib.error, RecursionError) as e:   # a file that is not a predictions file
+        raise UsageError(f"{args.predictions}: cannot be scored as {args.kind or 'predictions'}: {e}") from None
     if args.out: print(f"wrote {args.out}")
     return 0
 
@@ -131,6 +169,9 @@ def cmd_report(args, overrides) -> int:
 
 def cmd_pipeline(args, overrides) -> int:
     from grpo_nb.pipeline import run_pipeline
+    from grpo_nb.pipeline import check_run_name
+    check_stages(args.stages)
+    if args.name is not None: check_run_name(args.name)
     record = run_pipeline(args.recipe, stages=args.stages, name=args.name, overrides=overrides,
                           overwrite=args.overwrite, via=args.via)
     print(f"run folder: {Path(record['recipe']).parent}")
@@ -143,7 +184,7 @@ COMMANDS = {"config": cmd_config, "prepare": cmd_prepare, "train": cmd_train, "e
 # %% ../nbs/12_cli.ipynb #42b2076a
 def _user_errors() -> tuple[type, ...]:
     from grpo_nb.config import RecipeError
-    errors = [RecipeError, FileNotFoundError]
+    errors = [RecipeError, FileNotFoundError, UsageError]
     try:
         from grpo_nb.data import MissingColumnError, SlateSourceError
         errors += [MissingColumnError, SlateSourceError]
@@ -156,16 +197,43 @@ def _user_errors() -> tuple[type, ...]:
         from grpo_nb.train import RunExistsError
         errors.append(RunExistsError)
     except ImportError: pass
+    try:
+        from grpo_nb.pipeline import RunError
+        errors.append(RunError)
+    except ImportError: pass
     return tuple(errors)
+
+_DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
+                errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+
+def _disk_error_message(e: OSError) -> str | None:
+    "One line for a full, read-only or forbidden disk: which path, and that finished work is kept."
+    what = _DISK_ERRNOS.get(e.errno)
+    if what is None: return None
+    where = f" writing {e.filename}" if e.filename else ""
+    return f"{what}{where}; what was finished is kept: fix it and run the same command again to resume"
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `grpo-nb` console script."
+    from grpo_nb.config import interrupt_on_signals, signal_exit_code
     args, overrides = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
     from grpo_nb.pipeline import setup_logging
     setup_logging()
     if args.command in ("score", "report") and overrides:
-        print(f"grpo-nb {args.command}: unknown options {overrides}", file=sys.stderr); return 2
-    try: return COMMANDS[args.command](args, overrides)
+        print(f"grpo-nb {args.command}: error: unknown options {overrides}", file=sys.stderr); return 2
+    try:
+        with interrupt_on_signals():
+            return COMMANDS[args.command](args, overrides)
     except _user_errors() as e:
         print(f"grpo-nb {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM (config.Interrupted): one line, no traceback
+        why = str(e) or "interrupted (Ctrl-C)"
+        print(f"grpo-nb {args.command}: {why}; what was finished is kept: run the same command again to resume",
+              file=sys.stderr)
+        return signal_exit_code(e)
+    except OSError as e:
+        message = _disk_error_message(e)
+        if message is None: raise
+        print(f"grpo-nb {args.command}: error: {message}", file=sys.stderr)
         return 2

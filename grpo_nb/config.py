@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import math
 import os
+import re
 import tempfile
 import types
 import typing
@@ -27,10 +28,11 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'OPTION_ORDERS', 'OPTION_FIELDS', 'VIDEO_HOLDOUTS', 'DIRECTION_TOLERANCE', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT',
-           'CONFIG_CLASSES', 'ScriptArguments', 'GRPOTrainingConfig', 'ModelArguments', 'recipe_fields', 'nearest_keys',
-           'RecipeError', 'unknown_key_message', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs',
-           'resolve_recipe_path', 'parse_overrides', 'read_recipe_file', 'RecipeConfig', 'load_recipe',
-           'validate_recipe', 'effective_settings', 'write_atomic', 'save_recipe_snapshot']
+           'CONFIG_CLASSES', 'MAX_RECIPE_NODES', 'ScriptArguments', 'GRPOTrainingConfig', 'ModelArguments',
+           'recipe_fields', 'nearest_keys', 'RecipeError', 'unknown_key_message', 'normalise_legacy_keys',
+           'coerce_value', 'recipe_dirs', 'resolve_recipe_path', 'load_yaml_bounded', 'read_recipe_file',
+           'parse_overrides', 'RecipeConfig', 'load_recipe', 'validate_recipe', 'effective_settings', 'write_atomic',
+           'Interrupted', 'signal_exit_code', 'interrupt_on_signals', 'save_recipe_snapshot']
 
 # %% ../nbs/00_config.ipynb #35e6f450
 OPTION_ORDERS = ("as_logged", "shuffle")
@@ -244,28 +246,43 @@ def resolve_recipe_path(recipe: str | os.PathLike) -> Path:
     hint = f" Did you mean {near[0]!r}?" if near else ""
     raise FileNotFoundError(f"no recipe {str(recipe)!r} (looked in {', '.join(map(str, recipe_dirs()))}); known recipes: {known}.{hint}")
 
-# %% ../nbs/00_config.ipynb #7d9e03e2
-def parse_overrides(args: list[str] | dict | None) -> dict:
-    "Parse `--key value`, `--key=value` or `key=value` tokens (or pass a dict through)."
-    if not args: return {}
-    if isinstance(args, dict): return dict(args)
-    out, i = {}, 0
-    while i < len(args):
-        tok = args[i]
-        if tok.startswith("--"):
-            tok = tok[2:]
-            if "=" in tok: key, raw = tok.split("=", 1)
-            elif i + 1 < len(args) and not args[i + 1].startswith("--"): key, raw = tok, args[i + 1]; i += 1
-            else: key, raw = tok, "true"
-        elif "=" in tok: key, raw = tok.split("=", 1)
-        else: raise RecipeError(f"cannot read override {tok!r}: use --key value or key=value")
-        out[key.replace("-", "_")] = yaml.safe_load(raw) if raw != "" else None
-        i += 1
-    return out
+# %% ../nbs/00_config.ipynb #0faf9ee8
+MAX_RECIPE_NODES = 10_000   # YAML nodes a recipe may hold once every alias is expanded (a real recipe: about 100)
 
-# %% ../nbs/00_config.ipynb #b1419647
 class _RecipeLoader(yaml.SafeLoader):
-    "`yaml.SafeLoader` that refuses a key given twice in one mapping."
+    "`yaml.SafeLoader` that refuses a key given twice in one mapping, and aliases that expand beyond `MAX_RECIPE_NODES`."
+    def compose_document(self):
+        node = super().compose_document()
+        _check_expansion(node)
+        return node
+
+def _expanded_size(node, sizes: dict, open_nodes: set) -> int:
+    "Nodes `node` stands for with every alias expanded (each distinct node sized once, so this is linear)."
+    key = id(node)
+    if key in sizes: return sizes[key]
+    if key in open_nodes:
+        raise yaml.constructor.ConstructorError(None, None, "an alias refers to a node that contains it (a recursive "
+                                                "recipe can never be written out)", node.start_mark)
+    open_nodes.add(key)
+    if isinstance(node, yaml.MappingNode): size = 1 + sum(_expanded_size(k, sizes, open_nodes) + _expanded_size(v, sizes, open_nodes)
+                                                       for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode): size = 1 + sum(_expanded_size(v, sizes, open_nodes) for v in node.value)
+    else: size = 1
+    open_nodes.discard(key); sizes[key] = size
+    return size
+
+def _check_expansion(node) -> None:
+    if node is None: return
+    size = _expanded_size(node, {}, set())
+    if size > MAX_RECIPE_NODES:
+        raise yaml.constructor.ConstructorError(None, None, f"aliases expand this recipe to {size:,} values, more than "
+                                                f"{MAX_RECIPE_NODES:,} (a YAML alias bomb?); write the values out", node.start_mark)
+
+def load_yaml_bounded(text: str):
+    "`yaml.safe_load` with duplicate keys refused and alias expansion bounded by `MAX_RECIPE_NODES`."
+    try: return yaml.load(text, Loader=_RecipeLoader)
+    except RecursionError:
+        raise yaml.YAMLError("the YAML is nested too deeply to be a recipe") from None
 
 def _mapping_without_duplicates(loader, node, deep=False):
     seen = {}
@@ -288,7 +305,7 @@ def read_recipe_file(path: str | os.PathLike) -> dict:
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         raise RecipeError(f"recipe {path}: line {line} is not UTF-8 (byte {data[e.start]:#04x}); save the file as UTF-8") from None
-    try: raw = yaml.load(text, Loader=_RecipeLoader)
+    try: raw = load_yaml_bounded(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -299,6 +316,33 @@ def read_recipe_file(path: str | os.PathLike) -> dict:
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe {path} must be a YAML mapping of key: value, got a {type(raw).__name__}")
     return raw
+
+# %% ../nbs/00_config.ipynb #7d9e03e2
+def _override_value(key: str, raw: str):
+    "An override's value read as YAML (bounded like a recipe file); text that is not YAML stays the text it is."
+    if raw == "": return None
+    try: return load_yaml_bounded(raw)
+    except yaml.constructor.ConstructorError as e:
+        raise RecipeError(f"override --{key}: {e.problem}") from None
+    except yaml.YAMLError: return raw
+
+def parse_overrides(args: list[str] | dict | None) -> dict:
+    "Parse `--key value`, `--key=value` or `key=value` tokens (or pass a dict through)."
+    if not args: return {}
+    if isinstance(args, dict): return dict(args)
+    out, i = {}, 0
+    while i < len(args):
+        tok = args[i]
+        if tok.startswith("--"):
+            tok = tok[2:]
+            if "=" in tok: key, raw = tok.split("=", 1)
+            elif i + 1 < len(args) and not args[i + 1].startswith("--"): key, raw = tok, args[i + 1]; i += 1
+            else: key, raw = tok, "true"
+        elif "=" in tok: key, raw = tok.split("=", 1)
+        else: raise RecipeError(f"cannot read override {tok!r}: use --key value or key=value")
+        out[key.replace("-", "_")] = _override_value(key, raw)
+        i += 1
+    return out
 
 # %% ../nbs/00_config.ipynb #e2f3c985
 @dataclass
@@ -398,9 +442,66 @@ def _mixture_problems(mixture) -> list[str]:
             out.append(f"dataset_mixture entry {n} needs a 'weight' >= 0, got {weight!r}")
     return out
 
+_SEED_LIMIT = 2 ** 32   # numpy's seeds (transformers' set_seed) must lie in 0 .. 2**32 - 1
+
+def _finite(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+def _value_rules(cfg: RecipeConfig) -> list[tuple[str, Any, bool, str]]:
+    "(key, value, whether it is acceptable, what it must be) for every single value a trainer would misuse."
+    s, t, m = cfg.script, cfg.training, cfg.model
+    rules = [
+        ("temperature", t.temperature, _finite(t.temperature) and t.temperature > 0,
+         "> 0: GRPO samples num_generations completions per prompt and learns from their differences "
+         "(0 would be greedy: identical completions, zero advantage)"),
+        ("top_p", t.top_p, _finite(t.top_p) and 0 < t.top_p <= 1, "in (0, 1]"),
+        ("top_k", t.top_k, t.top_k is None or t.top_k >= 0, ">= 0 (0 = off)"),
+        ("min_p", t.min_p, t.min_p is None or (_finite(t.min_p) and 0 <= t.min_p <= 1), "in [0, 1] or null"),
+        ("repetition_penalty", t.repetition_penalty, _finite(t.repetition_penalty) and t.repetition_penalty > 0, "> 0"),
+        ("max_completion_length", t.max_completion_length, t.max_completion_length is None or t.max_completion_length >= 1,
+         ">= 1 token"),
+        ("max_steps", t.max_steps, t.max_steps == -1 or t.max_steps >= 1,
+         ">= 1, or -1 to train num_train_epochs (0 would train nothing and save the untrained model as the result)"),
+        ("seed", t.seed, 0 <= t.seed < _SEED_LIMIT, f"in 0 .. {_SEED_LIMIT - 1}"),
+        ("data_seed", t.data_seed, t.data_seed is None or 0 <= t.data_seed < _SEED_LIMIT, f"in 0 .. {_SEED_LIMIT - 1} or null"),
+        ("beta", t.beta, _finite(t.beta) and t.beta >= 0, ">= 0 (the KL coefficient; 0 = no reference model)"),
+        ("epsilon", t.epsilon, _finite(t.epsilon) and t.epsilon > 0, "> 0 (the clipping range)"),
+        ("epsilon_high", t.epsilon_high, t.epsilon_high is None or (_finite(t.epsilon_high) and t.epsilon_high > 0), "> 0 or null"),
+        ("num_iterations", t.num_iterations, t.num_iterations >= 1, ">= 1"),
+        ("save_steps", t.save_steps, _finite(t.save_steps) and t.save_steps > 0, "> 0 (a count, or a fraction of the run below 1)"),
+        ("eval_steps", t.eval_steps, t.eval_steps is None or (_finite(t.eval_steps) and t.eval_steps > 0), "> 0 or null"),
+        ("weight_decay", t.weight_decay, _finite(t.weight_decay) and t.weight_decay >= 0, ">= 0"),
+        ("max_grad_norm", t.max_grad_norm, t.max_grad_norm is None or (_finite(t.max_grad_norm) and t.max_grad_norm >= 0),
+         ">= 0 (0 = no clipping)"),
+        ("sft_warmup_steps", t.sft_warmup_steps, t.sft_warmup_steps >= 0, ">= 0 (0 = no warm-up)"),
+        ("embedded_participants", s.embedded_participants, s.embedded_participants >= 1, ">= 1"),
+        ("eval_temperature", s.eval_temperature, _finite(s.eval_temperature), "a finite number"),
+    ]
+    if t.max_steps == -1:
+        rules.append(("num_train_epochs", t.num_train_epochs, _finite(t.num_train_epochs) and t.num_train_epochs > 0,
+                      "> 0 when max_steps is -1 (otherwise nothing is trained)"))
+    for key in ("split_seed", "option_seed", "embedded_seed", "bootstrap_seed"):
+        rules.append((key, getattr(s, key), 0 <= getattr(s, key) < _SEED_LIMIT, f"in 0 .. {_SEED_LIMIT - 1}"))
+    if m.use_peft:
+        rules += [("lora_r", m.lora_r, m.lora_r >= 1, ">= 1 with use_peft"),
+                  ("lora_alpha", m.lora_alpha, _finite(m.lora_alpha) and m.lora_alpha > 0, "> 0 with use_peft"),
+                  ("lora_dropout", m.lora_dropout, _finite(m.lora_dropout) and 0 <= m.lora_dropout < 1, "in [0, 1)")]
+    return rules
+
+def _value_problems(cfg: RecipeConfig) -> list[str]:
+    "A sentence for each value out of its range, and for every NaN or infinite number of the recipe."
+    problems = [f"{key} must be {what}, got {value!r}" for key, value, ok, what in _value_rules(cfg) if not ok]
+    named = {p.split(" ", 1)[0] for p in problems}
+    for part in (cfg.script, cfg.training, cfg.model):
+        for f in dataclasses.fields(part):
+            value = getattr(part, f.name, None)
+            if f.name not in named and isinstance(value, float) and not math.isfinite(value) and f.name in cfg.raw:
+                problems.append(f"{f.name} must be a finite number, got {value!r}")
+    return problems
+
 def validate_recipe(cfg: RecipeConfig) -> RecipeConfig:
     "Raise `RecipeError` listing every cross-key problem of a loaded recipe."
     s, t, m, problems = cfg.script, cfg.training, cfg.model, []
+    problems += _value_problems(cfg)
     if s.option_order not in OPTION_ORDERS: problems.append(f"option_order {s.option_order!r} is not one of {OPTION_ORDERS}")
     if s.option_fields not in OPTION_FIELDS: problems.append(f"option_fields {s.option_fields!r} is not one of {OPTION_FIELDS}")
     for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
@@ -487,6 +588,37 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
     return path
+
+# %% ../nbs/00_config.ipynb #9d0f22fb
+import signal as _signal
+
+class Interrupted(KeyboardInterrupt):
+    "The process was asked to stop (Ctrl-C or SIGTERM); `signal_name` says which."
+    def __init__(self, signal_name: str = "SIGINT", message: str | None = None):
+        super().__init__(message or f"interrupted by {signal_name}")
+        self.signal_name = signal_name
+
+def signal_exit_code(exc: BaseException) -> int:
+    "The shell's exit status for a process stopped by the signal behind `exc` (128 + signal number)."
+    name = getattr(exc, "signal_name", None)
+    if name is None:   # another KeyboardInterrupt subclass may name its signal in its message only
+        found = re.search(r"\bSIG[A-Z]+\b", str(exc))
+        name = found.group(0) if found else "SIGINT"
+    return 128 + int(getattr(_signal, name, _signal.SIGINT))
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(_signal.Signals(signum).name)
+
+@contextmanager
+def interrupt_on_signals(signals=(_signal.SIGTERM,), handler=_raise_interrupted):
+    "Within the block, `signals` raise `Interrupted` (or call `handler`); outside the main thread, a no-op."
+    saved = {}
+    try:
+        for sig in signals: saved[sig] = _signal.signal(sig, handler)
+    except ValueError: pass          # not the main thread: signals cannot be handled here
+    try: yield
+    finally:
+        for sig, previous in saved.items(): _signal.signal(sig, previous)
 
 # %% ../nbs/00_config.ipynb #3a9d76b8
 def save_recipe_snapshot(cfg: RecipeConfig, path: str | os.PathLike) -> Path:

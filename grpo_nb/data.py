@@ -23,18 +23,18 @@ from pathlib import Path
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['KNOWN_ISSUES', 'KNOWN_STUDIES', 'EMBEDDED_SOURCES', 'OPINION_TOLERANCE', 'OPINION_COLUMNS_BY_STUDY',
-           'OPINION_COLUMNS_BY_ISSUE', 'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'SPLIT_WORDS',
-           'SlateSourceError', 'SplitNotFoundError', 'MissingColumnError', 'MalformedJSONError', 'parse_json_list',
-           'clean_text', 'read_slate_file', 'find_slate_files', 'load_slates', 'DropStats', 'RowDropped',
-           'opinion_columns', 'opinion_direction', 'clean_row', 'clean_rows', 'participant_bucket',
-           'split_by_participant', 'filter_rows', 'mix_datasets']
+__all__ = ['KNOWN_ISSUES', 'KNOWN_STUDIES', 'EMBEDDED_SOURCES', 'OPINION_COLUMNS_BY_STUDY', 'OPINION_COLUMNS_BY_ISSUE',
+           'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'SPLIT_WORDS', 'METADATA_FIELD_KEYS',
+           'default_direction_tolerance', 'SlateSourceError', 'SplitNotFoundError', 'MissingColumnError',
+           'MalformedJSONError', 'parse_json_list', 'clean_text', 'read_slate_file', 'find_slate_files',
+           'files_of_split', 'load_slates', 'DropStats', 'RowDropped', 'opinion_columns', 'opinion_direction',
+           'appended_gold_fields', 'clean_row', 'clean_rows', 'participant_bucket', 'split_by_participant',
+           'sample_participants', 'filter_rows', 'mix_datasets']
 
 # %% ../nbs/01_data.ipynb #66494708
 KNOWN_ISSUES = ("gun_control", "minimum_wage")
 KNOWN_STUDIES = ("study1", "study2", "study3")
 EMBEDDED_SOURCES = ("embedded", "synthetic")
-OPINION_TOLERANCE = 1e-6
 OPINION_COLUMNS_BY_STUDY = {
     "study1": ("gun_index", "gun_index_2"),
     "study2": ("mw_index_w1", "mw_index_w2"),
@@ -49,6 +49,11 @@ REQUIRED_COLUMNS = ("issue", "participant_study", "participant_id", "session_id"
                     "current_video_id", "current_video_title", "next_video_id",
                     "slate_items_json", "watched_detailed_json")
 SLATE_FILE_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json", ".json.gz", ".csv", ".csv.gz")
+
+def default_direction_tolerance() -> float:
+    "The recipe default `grpo_nb.config.DIRECTION_TOLERANCE` (imported on first use: `config` imports TRL)."
+    from grpo_nb.config import DIRECTION_TOLERANCE
+    return DIRECTION_TOLERANCE
 
 # %% ../nbs/01_data.ipynb #fff0a9e0
 class SlateSourceError(ValueError):
@@ -207,12 +212,17 @@ def find_slate_files(folder, split: str | None = None) -> list[Path]:
         files = [p for p in files if _suffix(p) not in (".json", ".json.gz")]
     if not files:
         raise SlateSourceError(f"{folder}: no data files ({', '.join(SLATE_FILE_SUFFIXES)}) in this folder")
+    return files_of_split(files, split, folder, str(folder))
+
+def files_of_split(files: list[Path], split: str | None, base: Path | None = None, what: str = "source") -> list[Path]:
+    "The `files` named by `split` the hub's way (relative to `base`, default each file's grandparent); all when None."
     if split is None: return files
-    chosen = [p for p in files if _file_split(p, folder, (split,)) == split]
+    where = lambda p: base if base is not None else p.parent.parent
+    chosen = [p for p in files if _file_split(p, where(p), (split,)) == split]
     if chosen: return chosen
-    splits = sorted({s for p in files if (s := _file_split(p, folder))})
-    names = ", ".join(str(p.relative_to(folder)) for p in files[:10])
-    raise SplitNotFoundError(f"{folder}: no files for split {split!r}. Splits found by file name: "
+    splits = sorted({s for p in files if (s := _file_split(p, where(p)))})
+    names = ", ".join(str(p.relative_to(base) if base is not None else p.name) for p in files[:10])
+    raise SplitNotFoundError(f"{what}: no files for split {split!r}. Splits found by file name: "
                              f"{', '.join(splits) or '(none)'}.{_did_you_mean(split, splits)} Files: {names}. "
                              "Pass split=None to load every file.", splits)
 
@@ -235,6 +245,8 @@ def _load_saved_dataset(folder: Path, split) -> list[dict]:
     import datasets
     loaded = datasets.load_from_disk(str(folder))
     if isinstance(loaded, datasets.DatasetDict): loaded = _pick_split(dict(loaded), split, f"{folder} (DatasetDict)")
+    elif split is not None:
+        raise SplitNotFoundError(f"{folder} is a single saved Dataset, without splits; it has no split {split!r}")
     return loaded.to_list()
 
 def _load_hub_dataset(hub_id: str, split, data_files) -> list[dict]:
@@ -258,7 +270,8 @@ def _looks_like_path(source: str) -> bool:
 
 # %% ../nbs/01_data.ipynb #6b5824ce
 def _resolve_data_files(data_files, base: Path, split) -> list[Path]:
-    if isinstance(data_files, dict): data_files = _pick_split(data_files, split, "data_files")
+    by_split = isinstance(data_files, dict)
+    if by_split: data_files = _pick_split(data_files, split, "data_files")
     patterns = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
     files = []
     for pattern in patterns:
@@ -267,7 +280,7 @@ def _resolve_data_files(data_files, base: Path, split) -> list[Path]:
         found = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
         if not found: raise SlateSourceError(f"data_files: nothing matches {str(full)!r}")
         files += [p for p in found if p.is_file()]
-    return files
+    return files if by_split else files_of_split(files, split, None, f"data_files {patterns}")
 
 def _missing_path_error(source: str) -> FileNotFoundError:
     path = Path(source).expanduser()
@@ -304,11 +317,12 @@ def load_slates(source, split: str | None = None, *, data_files=None) -> list[di
         folder = Path(source).expanduser()
         if _is_saved_dataset(folder): rows = _load_saved_dataset(folder, split)
         else: rows = _read_files(find_slate_files(folder, split))
-    elif Path(source).expanduser().is_file(): rows = _read_files([Path(source).expanduser()])
+    elif Path(source).expanduser().is_file():
+        rows = _read_files(files_of_split([Path(source).expanduser()], split, None, source))
     elif any(ch in source for ch in "*?["):
-        files = sorted(p for p in glob.glob(os.path.expanduser(source), recursive=True) if _suffix(p))
+        files = sorted(Path(p) for p in glob.glob(os.path.expanduser(source), recursive=True) if _suffix(p))
         if not files: raise SlateSourceError(f"no data files match the glob {source!r}")
-        rows = _read_files(files)
+        rows = _read_files(files_of_split(files, split, None, f"glob {source!r}"))
     elif _looks_like_path(source): raise _missing_path_error(source)
     else: rows = _load_hub_dataset(source, split, data_files)
     if not rows: raise SlateSourceError(f"{source}{f' (split {split})' if split else ''} holds no rows")
@@ -402,9 +416,10 @@ def opinion_columns(row: dict, columns) -> tuple[str, str] | None:
     if "opinion_before" in columns or "opinion_after" in columns: return ("opinion_before", "opinion_after")
     return OPINION_COLUMNS_BY_STUDY.get(row.get("participant_study")) or OPINION_COLUMNS_BY_ISSUE.get(row.get("issue"))
 
-def opinion_direction(before, after, tolerance: float = OPINION_TOLERANCE) -> str | None:
-    "`increase` / `decrease` / `no_change` from `after - before`; None when either is missing."
+def opinion_direction(before, after, tolerance: float | None = None) -> str | None:
+    "`increase` / `decrease` / `no_change` from `after - before`; None when either is missing. Tolerance: recipe default."
     if before is None or after is None: return None
+    if tolerance is None: tolerance = default_direction_tolerance()
     delta = after - before
     return "increase" if delta > tolerance else "decrease" if delta < -tolerance else "no_change"
 
@@ -421,8 +436,23 @@ def _opinion_value(row, column, require, stats):
         return None
     return number
 
+METADATA_FIELD_KEYS = {"channel": ("channel_title", "channel", "channel_name"),
+                       "duration": ("duration_seconds", "duration", "length_seconds"),
+                       "views": ("view_count",), "likes": ("like_count",), "comments": ("comment_count",)}
+
+def _item_fields(item: dict) -> set[str]:
+    return {f for f, keys in METADATA_FIELD_KEYS.items() if any(not _is_missing(item.get(k)) for k in keys)}
+
+def appended_gold_fields(slate_items: list[dict], gold_index: int) -> list[str]:
+    "Metadata fields every other option of the slate has and the gold (1-based) lacks; [] for a one-option slate."
+    others = [_item_fields(item) for i, item in enumerate(slate_items, 1) if i != gold_index]
+    if not others or not 1 <= gold_index <= len(slate_items): return []
+    missing = set.intersection(*others) - _item_fields(slate_items[gold_index - 1])
+    return [f for f in METADATA_FIELD_KEYS if f in missing]
+
 # %% ../nbs/01_data.ipynb #4bac154b
-def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropStats | None = None) -> dict:
+def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropStats | None = None,
+              direction_tolerance: float | None = None, drop_appended_gold: bool = False) -> dict:
     "The cleaned copy of one row; raises `RowDropped(reason)` when it is unusable. `columns`: the dataset's columns."
     stats = stats if stats is not None else DropStats()
     for column in REQUIRED_COLUMNS:
@@ -461,6 +491,8 @@ def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropS
     source_n = _source_int(row, "n_options")
     if source_n is not None and source_n != len(slate):
         raise RowDropped("n_options_mismatch", f"source n_options={source_n}, slate has {len(slate)}")
+    if drop_appended_gold and (lacking := appended_gold_fields(slate, gold_index)):
+        raise RowDropped("appended_gold", f"gold option {gold_index} lacks {lacking}, which every other option has")
 
     names = opinion_columns(row, columns)
     before = after = None
@@ -468,7 +500,7 @@ def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropS
         before = _opinion_value(row, names[0], require_opinion, stats)
         after = _opinion_value(row, names[1], require_opinion, stats)
     elif require_opinion: raise RowDropped("missing_value:opinion_before", "no opinion columns for this study")
-    direction = opinion_direction(before, after)
+    direction = opinion_direction(before, after, direction_tolerance)
     if row.get("opinion_direction") not in (None, direction): stats.count("opinion_direction_recomputed", "notes")
 
     out.update(slate_items=slate, watched_detailed=watched, gold_index=gold_index, n_options=len(slate),
@@ -485,8 +517,10 @@ def _check_columns(rows, columns, require_opinion):
         missing += sorted({c for pair in needed for c in pair if c not in columns})
     if missing: raise MissingColumnError(missing, columns)
 
-def clean_rows(rows, *, require_opinion: bool = False) -> tuple[list[dict], DropStats]:
+def clean_rows(rows, *, require_opinion: bool = False, direction_tolerance: float | None = None,
+               drop_appended_gold: bool = False) -> tuple[list[dict], DropStats]:
     "Usable rows (contract in ARCHITECTURE.md) and the `DropStats` saying why the others were dropped."
+    if direction_tolerance is None: direction_tolerance = default_direction_tolerance()
     if hasattr(rows, "to_list"): rows = rows.to_list()  # a datasets.Dataset
     rows = rows if isinstance(rows, list) else list(rows)
     stats = DropStats(rows_in=len(rows))
@@ -495,7 +529,8 @@ def clean_rows(rows, *, require_opinion: bool = False) -> tuple[list[dict], Drop
     _check_columns(rows, columns, require_opinion)
     kept, debug = [], _log.isEnabledFor(logging.DEBUG)
     for number, row in enumerate(rows):
-        try: kept.append(clean_row(row, columns, require_opinion=require_opinion, stats=stats))
+        try: kept.append(clean_row(row, columns, require_opinion=require_opinion, stats=stats,
+                                   direction_tolerance=direction_tolerance, drop_appended_gold=drop_appended_gold))
         except RowDropped as drop:
             stats.count(drop.reason)
             if debug: _log.debug("row %d dropped: %s %s", number, drop.reason, drop.detail)
@@ -521,6 +556,28 @@ def split_by_participant(rows, validation_fraction: float = 0.1, seed: int = 0) 
     train = [r for r in rows if str(r["participant_id"]) not in held_out]
     validation = [r for r in rows if str(r["participant_id"]) in held_out]
     return train, validation
+
+# %% ../nbs/01_data.ipynb #98e1be1e
+def sample_participants(rows: list[dict], max_rows: int | None, seed: int = 0) -> tuple[list[dict], dict]:
+    "A seeded sample of whole participants with at most `max_rows` rows, and how much of `rows` it holds."
+    by_participant: dict[str, int] = {}
+    for r in rows: by_participant[str(r.get("participant_id"))] = by_participant.get(str(r.get("participant_id")), 0) + 1
+    chosen, partial, total = set(), False, 0
+    if max_rows is None or max_rows >= len(rows): chosen, total = set(by_participant), len(rows)
+    else:
+        order = sorted(by_participant, key=lambda pid: (participant_bucket(pid, f"sample:{seed}"), pid))
+        for pid in order:
+            if total + by_participant[pid] <= max_rows: chosen.add(pid); total += by_participant[pid]
+            if total == max_rows: break
+        if not chosen and order and max_rows > 0: chosen, partial, total = {order[0]}, True, max_rows
+    sample = [r for r in rows if str(r.get("participant_id")) in chosen]
+    if partial: sample = sample[:max_rows]
+    info = dict(rows_sampled=len(sample), rows_available=len(rows), participants_sampled=len(chosen),
+                participants_available=len(by_participant), max_rows=max_rows, seed=seed, partial_participant=partial,
+                rule="whole participants in seeded order while the row total stays <= max_rows")
+    info["summary"] = (f"{info['rows_sampled']} of {info['rows_available']} rows, {info['participants_sampled']} of "
+                       f"{info['participants_available']} participants")
+    return sample, info
 
 # %% ../nbs/01_data.ipynb #2e86b55c
 def _as_names(value) -> list[str] | None:

@@ -27,13 +27,14 @@ logger = logging.getLogger("grpo_nb.model")
 # %% auto #0
 __all__ = ['logger', 'QWEN2_PRETOKENIZE_REGEX', 'ENDOFTEXT', 'IM_START', 'IM_END', 'QWEN_SPECIAL_TOKENS', 'CHATML_TEMPLATE',
            'CHAT_WORDS', 'ANSWER_TAGS', 'OPINION_WORDS', 'EMBEDDED_MODEL_PREFIX', 'EMBEDDED_METADATA_FILE',
-           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'ModelNotAvailableError', 'QuantizationUnavailableError',
-           'chat_vocabulary_block', 'wrap_for_tokenizer_training', 'example_prompt_texts', 'qwen2_tokenizer_pipeline',
-           'build_tiny_tokenizer', 'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples',
-           'tokenizer_mismatches', 'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir',
-           'ensure_embedded_model', 'pick_device', 'resolve_torch_dtype', 'resolve_attn_implementation', 'hub_offline',
-           'looks_like_local_path', 'offline_hub_error', 'resolve_model_path', 'load_tokenizer',
-           'quantization_config_from', 'lora_config_from', 'load_model', 'load_model_and_tokenizer',
+           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'WEIGHT_FILES', 'WEIGHT_INDEX_FILES', 'TRAINED_MARKER',
+           'ModelNotAvailableError', 'QuantizationUnavailableError', 'chat_vocabulary_block',
+           'wrap_for_tokenizer_training', 'example_prompt_texts', 'qwen2_tokenizer_pipeline', 'build_tiny_tokenizer',
+           'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples', 'tokenizer_mismatches',
+           'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model', 'pick_device',
+           'resolve_torch_dtype', 'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem',
+           'hub_offline', 'looks_like_local_path', 'offline_hub_error', 'model_folder_problem', 'resolve_model_path',
+           'load_tokenizer', 'quantization_config_from', 'lora_config_from', 'load_model', 'load_model_and_tokenizer',
            'greedy_completions', 'model_summary']
 
 # %% ../nbs/06_model.ipynb #b6747d21
@@ -316,6 +317,50 @@ def resolve_attn_implementation(requested: str | None, device: str | torch.devic
         return "eager"
     return requested
 
+# %% ../nbs/06_model.ipynb #d8d3b840
+WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin", "adapter_model.bin")
+WEIGHT_INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+_MAX_SAFETENSORS_HEADER = 100_000_000
+
+def safetensors_problem(path: str | os.PathLike) -> str | None:
+    "Why the `.safetensors` file at `path` cannot be whole (missing, truncated, a torn header), or None."
+    path = Path(path)
+    if not path.is_file(): return f"{path.name} is missing"
+    size = path.stat().st_size
+    if size < 8: return f"{path.name} is truncated ({size} bytes)"
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if n > min(size - 8, _MAX_SAFETENSORS_HEADER): return f"{path.name} is truncated or not a safetensors file (its header says {n:,} bytes, the file has {size:,})"
+        try: header = json.loads(f.read(n))
+        except (ValueError, UnicodeDecodeError): return f"{path.name} has a torn header (not valid JSON)"
+    if not isinstance(header, dict): return f"{path.name} has a header that is not a mapping of tensors"
+    try: ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (TypeError, KeyError, IndexError, ValueError): return f"{path.name} has a header without tensor offsets"
+    needed = 8 + n + max(ends, default=0)
+    if size < needed: return f"{path.name} is truncated ({size:,} bytes; its header needs {needed:,})"
+    return None
+
+def _weight_files(folder: Path) -> list[Path]:
+    "The weight files `folder` should hold: those an index names, else the single files and shards present."
+    for name in WEIGHT_INDEX_FILES:
+        if (folder / name).is_file():
+            try: shards = sorted(set(json.loads((folder / name).read_text(encoding="utf-8"))["weight_map"].values()))
+            except (ValueError, KeyError, TypeError, AttributeError): return [folder / name]   # reported as torn below
+            return [folder / shard for shard in shards]
+    return [folder / n for n in WEIGHT_FILES if (folder / n).is_file()] + sorted(folder.glob("model-*-of-*.safetensors"))
+
+def model_weights_problem(folder: str | os.PathLike) -> str | None:
+    "What is wrong with the model weights in `folder` (none, a missing shard, a torn file), or None when they are whole."
+    folder = Path(folder)
+    files = _weight_files(folder)
+    if not files: return "no model weights (model.safetensors)"
+    for f in files:
+        if f.name.endswith(".index.json"): return f"a torn weight index {f.name}"
+        if not f.is_file(): return f"a missing weight shard {f.name}"
+        problem = safetensors_problem(f) if f.suffix == ".safetensors" else (None if f.stat().st_size > 0 else f"{f.name} is empty")
+        if problem: return problem
+    return None
+
 # %% ../nbs/06_model.ipynb #8698d718
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -351,6 +396,21 @@ def offline_hub_error(repo_id: str, reason: str = "") -> ModelNotAvailableError:
         f"the tokenizer files; get one with `huggingface-cli download {repo_id} --local-dir /path/to/folder` on a machine "
         f"with network), or use the offline demo model (model_name_or_path: {EMBEDDED_MODEL_PREFIX}tiny-qwen2).")
 
+TRAINED_MARKER = "train_results.json"   # grpo_nb.train writes it last: the folder claims a finished training run
+
+def model_folder_problem(path: str | os.PathLike) -> str | None:
+    "Why the local folder `path` cannot be loaded as a model (no config, no or torn weights), or None."
+    path = Path(path)
+    trained = (path / TRAINED_MARKER).is_file()
+    claim = f"{path} has {TRAINED_MARKER} but" if trained else f"model folder {str(path)!r} has"
+    fix = (" The trained model is gone or partial: restore it, or train again (remove the run's train folder)."
+           if trained else "")
+    if not any((path / f).exists() for f in ("config.json", "adapter_config.json")):
+        files = sorted(p.name for p in path.iterdir())[:12]
+        return f"{claim} no config.json (nor adapter_config.json); it holds: {files}.{fix}"
+    problem = model_weights_problem(path)
+    return f"{claim} {problem}.{fix}" if problem else None
+
 def resolve_model_path(name_or_path: str | Path, *, revision: str | None = None,
                        texts_fn: Callable[[], Iterable[str]] | None = None) -> str:
     "What `from_pretrained` should load for the recipe's `model_name_or_path` (raises `ModelNotAvailableError`)."
@@ -361,9 +421,8 @@ def resolve_model_path(name_or_path: str | Path, *, revision: str | None = None,
         return str(ensure_embedded_model(embedded_model_dir(embedded), texts_fn, **EMBEDDED_MODELS[embedded]))
     path = Path(name).expanduser()
     if path.is_dir():
-        if not any((path / f).exists() for f in ("config.json", "adapter_config.json")):
-            files = sorted(p.name for p in path.iterdir())[:12]
-            raise ModelNotAvailableError(f"model folder {str(path)!r} has no config.json (nor adapter_config.json); it holds: {files}")
+        problem = model_folder_problem(path)
+        if problem: raise ModelNotAvailableError(problem)
         return str(path)
     if path.exists(): raise ModelNotAvailableError(f"model_name_or_path {name!r} is a file; expected a model folder or a hub id")
     if looks_like_local_path(name): raise _missing_folder_error(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import hashlib
 import json
 import logging
 import math
@@ -16,19 +17,26 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .config import write_atomic
+from .stats import ClusterSums, clustered_mean, paired_difference, resample_counts
 
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['COMPLETION_KEYS', 'write_json_atomic', 'scan_jsonl', 'read_predictions', 'PredictionsFile', 'example_row_mismatch',
-           'run_resumable', 'wilson_interval', 'is_eligible', 'is_valid_answer', 'is_correct', 'n_options_bucket',
-           'group_stats', 'group_by', 'most_frequent_index', 'row_option_signatures', 'leak_probe_odd_option',
-           'pick_last_option', 'check_unique_ids', 'score_next_video', 'vllm_available', 'is_vllm_engine',
-           'generate_completions', 'completion_text', 'rescore_rows', 'score_predictions_file', 'load_generator',
-           'prediction_row', 'evaluate_next_video']
+__all__ = ['PROFILE_LINE_PREFIXES', 'ODD_OPTION_NOTE', 'PER_ROW_KEYS', 'LOG_LOSS_SMOOTHING', 'NO_ANSWER', 'OPTION_ATTRIBUTES',
+           'FIDELITY_GROUPINGS', 'COMPLETION_KEYS', 'EXAMPLE_FIELDS', 'write_json_atomic', 'scan_jsonl',
+           'read_predictions', 'PredictionsFile', 'example_row_mismatch', 'run_resumable', 'wilson_interval',
+           'is_eligible', 'is_valid_answer', 'is_correct', 'row_permutation', 'n_options_bucket', 'prompt_profile_key',
+           'participant_cluster', 'cluster_sources', 'group_stats', 'group_by', 'most_frequent_index',
+           'row_option_signatures', 'summarize_picks', 'odd_option_picks', 'leak_probe_odd_option', 'pick_last_option',
+           'baseline_row_picks', 'compare_with_baseline', 'sample_choices', 'choice_counts', 'modal_choice',
+           'slate_scores', 'reliability_table', 'option_attribute_values', 'share_distance', 'choice_fidelity',
+           'fidelity_tables', 'permutation_metrics', 'distribution_metrics', 'check_unique_ids', 'score_next_video',
+           'vllm_available', 'is_vllm_engine', 'generate_completions', 'completion_text', 'rescore_rows',
+           'score_predictions_file', 'load_generator', 'prediction_row', 'evaluate_next_video']
 
 # %% ../nbs/08_next_video.ipynb #44ea10e8
 def write_json_atomic(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
@@ -224,6 +232,10 @@ def is_correct(row: dict) -> bool:
     "Eligible and the parsed answer equals the gold index."
     return is_eligible(row) and _int_or_none(row.get("parsed_index")) == _int_or_none(row.get("gold_index"))
 
+def row_permutation(row: dict) -> int:
+    "The row's option-order number (`permutation`; 0 = the recipe's order, also when the row does not say)."
+    return _int_or_none(row.get("permutation")) or 0
+
 def n_options_bucket(n_options) -> str:
     "Slate-size bucket as published: '1', '2', '3', '4', '5+' ('unknown' when missing or < 1)."
     n = _int_or_none(n_options)
@@ -231,15 +243,53 @@ def n_options_bucket(n_options) -> str:
     return str(n) if n < 5 else "5+"
 
 # %% ../nbs/08_next_video.ipynb #5dd54e0c
+PROFILE_LINE_PREFIXES = ("VIEWER", "Initial Viewpoint:")
+
+def _user_text(row: dict) -> str | None:
+    "The last user message of a row (`messages` in prediction rows, `prompt` in examples), or None."
+    msgs = row.get("messages") or row.get("prompt")
+    if isinstance(msgs, str): return msgs
+    if not msgs: return None
+    users = [m.get("content") for m in msgs if isinstance(m, dict) and m.get("role") == "user"]
+    return users[-1] if users else None
+
+def prompt_profile_key(row: dict) -> str | None:
+    "A stable key of the viewer-profile lines of the row's user message (VIEWER, Initial Viewpoint, SURVEY HIGHLIGHTS)."
+    text = _user_text(row)
+    if not text: return None
+    lines, parts = text.split("\n"), []
+    for i, line in enumerate(lines):
+        if line.startswith(PROFILE_LINE_PREFIXES): parts.append(line.strip())
+        elif line.strip() == "SURVEY HIGHLIGHTS" and i + 1 < len(lines): parts.append(lines[i + 1].strip())
+    return "profile:" + hashlib.sha1("\n".join(parts).encode("utf-8")).hexdigest()[:16] if parts else None
+
+def participant_cluster(row: dict) -> str | None:
+    "The bootstrap cluster of a row: `id:<participant_id>`, else its prompt's profile key, else None (its own cluster)."
+    pid = row.get("participant_id")
+    if pid is not None and str(pid) != "": return f"id:{pid}"
+    return prompt_profile_key(row)
+
+def cluster_sources(rows: Sequence[dict]) -> dict:
+    "How the rows' clusters were found: counts of rows by source, and the number of clusters."
+    src = Counter("participant_id" if r.get("participant_id") not in (None, "") else
+                  "prompt_profile" if prompt_profile_key(r) else "own_row" for r in rows)
+    keys = [participant_cluster(r) for r in rows]
+    return {"rows_by_source": dict(sorted(src.items())),
+            "n_clusters": len({k for k in keys if k is not None}) + sum(k is None for k in keys)}
+
+# %% ../nbs/08_next_video.ipynb #6fe5307f
 def _rate(k: int, n: int) -> float | None: return k / n if n else None
 
-def group_stats(rows: Sequence[dict]) -> dict:
-    "n_seen, n_eligible, correct, accuracy (+ Wilson 95%), parsed / format / valid rates over the eligible rows."
+def group_stats(rows: Sequence[dict], *, n_resamples: int = 0, seed: int = 0) -> dict:
+    "n_seen, n_eligible, correct, accuracy (+ Wilson and clustered 95%), parsed / format / valid rates (eligible rows)."
     elig = [r for r in rows if is_eligible(r)]
     n, k = len(elig), sum(is_correct(r) for r in elig)
     has_format = any("format_ok" in r for r in rows)
+    boot = clustered_mean([float(is_correct(r)) for r in elig], [participant_cluster(r) for r in elig],
+                          n_resamples=n_resamples, seed=seed)
     return {"n_seen": len(rows), "n_eligible": n, "correct": k, "accuracy": _rate(k, n),
-            "accuracy_ci95": list(wilson_interval(k, n)),
+            "accuracy_ci95": list(wilson_interval(k, n)), "accuracy_ci95_clustered": boot["ci95"],
+            "n_clusters": boot["n_clusters"],
             "parsed_rate": _rate(sum(_int_or_none(r.get("parsed_index")) is not None for r in elig), n),
             "format_rate": _rate(sum(bool(r.get("format_ok")) for r in elig), n) if has_format else None,
             "valid_rate": _rate(sum(is_valid_answer(r) for r in elig), n)}
@@ -263,13 +313,6 @@ def most_frequent_index(indices: Iterable) -> tuple[int | None, int]:
 from .prompts import option_signatures, odd_option
 
 # %% ../nbs/08_next_video.ipynb #6d6c8444
-def _user_text(row: dict) -> str | None:
-    msgs = row.get("messages") or row.get("prompt")
-    if isinstance(msgs, str): return msgs
-    if not msgs: return None
-    users = [m.get("content") for m in msgs if isinstance(m, dict) and m.get("role") == "user"]
-    return users[-1] if users else None
-
 def row_option_signatures(row: dict, parse: Callable[[str], list] | None = None) -> list | None:
     "The row's per-option rendering signatures, or None when they cannot be read for all n_options options."
     sigs = row.get("option_signatures")
@@ -281,30 +324,294 @@ def row_option_signatures(row: dict, parse: Callable[[str], list] | None = None)
     return sigs if len(sigs) == _int_or_none(row.get("n_options")) else None
 
 # %% ../nbs/08_next_video.ipynb #7fa2e366
+def summarize_picks(picks: Sequence[int | None], gold: Sequence[int], clusters: Sequence | None = None, *,
+                    n_resamples: int = 0, seed: int = 0, **extra) -> dict:
+    "Accuracy, n, correct, Wilson 95% (`ci95`) and clustered 95% (`ci95_clustered`) of per-row picks; None abstains."
+    used = [i for i, p in enumerate(picks) if p is not None]
+    hits = [float(picks[i] == gold[i]) for i in used]
+    n, k = len(used), int(sum(hits))
+    out = {"accuracy": _rate(k, n), "n": n, "correct": k, "ci95": list(wilson_interval(k, n))}
+    if clusters is not None:
+        boot = clustered_mean(hits, [clusters[i] for i in used], n_resamples=n_resamples, seed=seed)
+        out.update(ci95_clustered=boot["ci95"], n_clusters=boot["n_clusters"])
+    return {**out, **extra}
+
 def _baseline(picks: Sequence[tuple[int | None, int]], **extra) -> dict:
     "Summary of (pick, gold) pairs: accuracy, n, correct, Wilson 95%, plus `extra` fields."
-    n, k = len(picks), sum(p is not None and p == g for p, g in picks)
-    return {"accuracy": _rate(k, n), "n": n, "correct": k, "ci95": list(wilson_interval(k, n)), **extra}
+    return summarize_picks([p for p, _ in picks], [g for _, g in picks], **extra)
+
+def odd_option_picks(rows: Sequence[dict], parse: Callable[[str], list] | None = None) -> dict:
+    "Per row: the odd option (`prompts.odd_option`, else option 1); None for ineligible rows or unreadable options."
+    picks, n_odd, n_missing = [], 0, 0
+    for r in rows:
+        sigs = row_option_signatures(r, parse) if is_eligible(r) else None
+        if sigs is None:
+            n_missing += is_eligible(r); picks.append(None); continue
+        odd = odd_option(sigs)
+        n_odd += odd is not None
+        picks.append(odd if odd is not None else 1)
+    return {"picks": picks, "n_odd_option": n_odd, "n_without_signatures": n_missing}
+
+ODD_OPTION_NOTE = ("picks the one option whose rendered fields single it out (grpo_nb.prompts.odd_option); "
+                   "falls back to option 1 when no single option is singled out")
 
 def leak_probe_odd_option(rows: Sequence[dict], parse: Callable[[str], list] | None = None) -> dict:
     "Pick the option whose rendered fields single it out (`prompts.odd_option`), else option 1."
     elig = [r for r in rows if is_eligible(r)]
-    picks, n_odd, n_missing = [], 0, 0
-    for r in elig:
-        sigs = row_option_signatures(r, parse)
-        if sigs is None: n_missing += 1; continue
-        odd = odd_option(sigs)
-        n_odd += odd is not None
-        picks.append((odd if odd is not None else 1, int(r["gold_index"])))
-    return _baseline(picks, n_odd_option=n_odd, n_without_signatures=n_missing,
-                     note="picks the one option whose rendered fields single it out (grpo_nb.prompts.odd_option); "
-                          "falls back to option 1 when no single option is singled out")
+    found = odd_option_picks(elig, parse)
+    return summarize_picks(found["picks"], [int(r["gold_index"]) for r in elig], n_odd_option=found["n_odd_option"],
+                           n_without_signatures=found["n_without_signatures"], note=ODD_OPTION_NOTE)
 
 def pick_last_option(rows: Sequence[dict]) -> dict:
     "Always pick the last option."
     return _baseline([(int(r["n_options"]), int(r["gold_index"])) for r in rows if is_eligible(r)])
 
 # %% ../nbs/08_next_video.ipynb #d7a1b157
+from .baselines import HONEST_BASELINES, LEAK_PROBES, baseline_picks
+
+PER_ROW_KEYS = ("picks", "row_outcomes")      # per-row lists of a baseline: used, not written into the metrics
+
+def baseline_row_picks(rows: Sequence[dict], train_examples: Sequence[dict] | None = None,
+                       option_parser: Callable[[str], list] | None = None) -> dict[str, dict]:
+    "Every baseline `{name: {picks (one per eligible row; None abstains), learned_on, note, ...}}` (see above)."
+    gold = [int(r["gold_index"]) for r in rows]
+    top_eval, top_count = most_frequent_index(gold)
+    odd = odd_option_picks(rows, option_parser)
+    out = {"most_frequent_gold_index_eval": {
+               "picks": [top_eval] * len(rows), "learned_on": "eval_rows", "top_index": top_eval,
+               "note": "PEEKS at the evaluated rows' answers: the position most often gold among the evaluated rows "
+                       "themselves (as in the published tables; optimistic)"},
+           "leak_probe_odd_option": {"learned_on": "none", "note": ODD_OPTION_NOTE, **odd},
+           "pick_last_option": {"picks": [int(r["n_options"]) for r in rows], "learned_on": "none",
+                                "note": "always the last option (a layout probe)"}}
+    if train_examples is not None:
+        for name, info in baseline_picks(list(train_examples), list(rows)).items():
+            if len(info["picks"]) != len(rows):
+                raise ValueError(f"baseline {name!r} gave {len(info['picks'])} picks for {len(rows)} rows")
+            info = dict(info)
+            if "outcomes" in info and name == "leak_probe_odd_option":       # the counts the published tables use
+                info.update(n_odd_option=info["outcomes"].get("odd"),
+                            n_without_signatures=info["outcomes"].get("no_signatures"))
+            out[name] = info
+    return out
+
+# %% ../nbs/08_next_video.ipynb #9b3336d8
+def compare_with_baseline(model_correct: Sequence[float], baseline_values: Sequence[float | None],
+                          clusters: Sequence, *, n_resamples: int = 1000, seed: int = 0, **extra) -> dict:
+    "Paired model − baseline accuracy over the rows where the baseline has a value (None = abstains)."
+    used = [i for i, b in enumerate(baseline_values) if b is not None]
+    m, b = [float(model_correct[i]) for i in used], [float(baseline_values[i]) for i in used]
+    out = paired_difference(m, b, [clusters[i] for i in used], higher_is_better=True, n_resamples=n_resamples, seed=seed)
+    out.update(model_accuracy=_rate(sum(m), len(m)), baseline_accuracy=_rate(sum(b), len(b)), **extra)
+    return out
+
+# %% ../nbs/08_next_video.ipynb #02f31542
+LOG_LOSS_SMOOTHING = 0.5
+
+def sample_choices(row: dict) -> list:
+    "The parsed answers of a row's samples (`parsed_samples`), else its one `parsed_index`."
+    samples = row.get("parsed_samples")
+    return list(samples) if samples else [row.get("parsed_index")]
+
+def choice_counts(row: dict) -> tuple[list[int], int]:
+    "(how many samples chose each option 1..n_options, the number of samples K)."
+    n = _int_or_none(row.get("n_options")) or 0
+    counts, choices = [0] * max(n, 0), sample_choices(row)
+    for p in map(_int_or_none, choices):
+        if p is not None and 1 <= p <= n: counts[p - 1] += 1
+    return counts, len(choices)
+
+def modal_choice(row: dict) -> int | None:
+    "The option most samples chose (ties: the one sampled first); None when no sample is a valid option."
+    counts, _ = choice_counts(row)
+    if not any(counts): return None
+    top = max(counts)
+    return next(p for p in map(_int_or_none, sample_choices(row))
+                if p is not None and 1 <= p <= len(counts) and counts[p - 1] == top)
+
+def slate_scores(row: dict, alpha: float = LOG_LOSS_SMOOTHING) -> dict:
+    "Scores of one eligible slate's choice distribution against the human choice (see above)."
+    counts, k = choice_counts(row)
+    n, g = len(counts), int(row["gold_index"])
+    p = [c / k for c in counts]
+    modal = modal_choice(row)
+    return {"modal": modal, "modal_correct": float(modal == g),
+            "confidence": p[modal - 1] if modal is not None else 0.0, "expected_accuracy": p[g - 1],
+            "log_loss": -math.log((counts[g - 1] + alpha) / (k + alpha * n)),
+            "brier": sum((pj - (j == g - 1)) ** 2 for j, pj in enumerate(p)), "valid_share": sum(counts) / k}
+
+def reliability_table(confidence: Sequence[float], correct: Sequence[float], n_bins: int = 10) -> dict:
+    "Top-label reliability table (equal-width bins of the confidence) and the expected calibration error."
+    bins, total, ece = [], len(confidence), 0.0
+    which = [min(int(math.floor(c * n_bins + 1e-9)), n_bins - 1) for c in confidence]
+    for b in range(n_bins):
+        idx = [i for i, w in enumerate(which) if w == b]
+        conf = _rate(sum(confidence[i] for i in idx), len(idx))
+        acc = _rate(sum(correct[i] for i in idx), len(idx))
+        if idx: ece += len(idx) / total * abs(acc - conf)
+        bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": len(idx), "mean_confidence": conf, "accuracy": acc})
+    return {"bins": bins, "ece": ece if total else None, "n": total}
+
+# %% ../nbs/08_next_video.ipynb #abf247a3
+NO_ANSWER = "(no valid answer)"
+
+def _known(v) -> bool: return v is not None and str(v) != ""
+
+OPTION_ATTRIBUTES = {
+    "position": (None, None),
+    "channel": ("option_channels", lambda v: str(v) if _known(v) else "unknown"),
+    "watched": ("option_watched", lambda v: "unknown" if v is None else "watched" if v else "not watched"),
+    "stance": ("option_stances", lambda v: {-1: "-1", 0: "0", 1: "+1"}.get(_int_or_none(v), "unknown")),
+}
+
+def option_attribute_values(row: dict, attribute: str) -> list[str] | None:
+    "The `attribute` category of each option of the row (rendered order), or None when the row does not say."
+    n = _int_or_none(row.get("n_options")) or 0
+    if attribute == "position": return [n_options_bucket(j) for j in range(1, n + 1)]
+    field, fmt = OPTION_ATTRIBUTES[attribute]
+    values = row.get(field)
+    if not isinstance(values, (list, tuple)) or len(values) != n: return None
+    return [fmt(v) for v in values]
+
+def _category_order(k: str):
+    head = k.rstrip("+").lstrip("+-")
+    return (k == NO_ANSWER, k == "unknown", not head.isdigit(), int(k.rstrip("+")) if head.isdigit() else 0, k)
+
+def _interval(values: np.ndarray, level: float = 0.95) -> list[float] | None:
+    values = values[np.isfinite(values)]
+    if not len(values): return None
+    return [float(x) for x in np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])]
+
+def share_distance(model: Sequence[dict], human: Sequence[dict], clusters: Sequence, *, n_resamples: int = 1000,
+                   seed: int = 0, max_categories: int = 20) -> dict:
+    "Total variation between the mean of per-row `model` and `human` category shares, with its clustered interval."
+    cats = sorted({c for d in (*model, *human) for c in d}, key=_category_order)
+    col = {c: j for j, c in enumerate(cats)}
+    m, h = np.zeros((len(model), len(cats))), np.zeros((len(model), len(cats)))
+    for i, (dm, dh) in enumerate(zip(model, human)):
+        for c, v in dm.items(): m[i, col[c]] += v
+        for c, v in dh.items(): h[i, col[c]] += v
+    data = ClusterSums(clusters, {**{f"m{j}": m[:, j] for j in range(len(cats))},
+                                  **{f"h{j}": h[:, j] for j in range(len(cats))}, "one": np.ones(len(model))})
+    C = len(cats)
+    def tvd(sums): return 0.5 * np.abs(sums[..., :C] - sums[..., C:2 * C]).sum(-1) / sums[..., -1]
+    totals = data.sums.sum(axis=0)
+    out = {"tvd": float(tvd(totals)) if len(model) else None, "ci95": None, "n_slates": len(model),
+           "n_clusters": data.n_clusters, "n_categories": C}
+    if len(model) and n_resamples and data.n_clusters >= 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["ci95"] = _interval(tvd(resample_counts(data.n_clusters, n_resamples, seed) @ data.sums))
+    ms, hs = (totals[:C] / max(len(model), 1)).tolist(), (totals[C:2 * C] / max(len(model), 1)).tolist()
+    keep = sorted(range(C), key=lambda j: -abs(ms[j] - hs[j]))[:max_categories] if C > max_categories else range(C)
+    keep = sorted(keep)
+    out.update(model_share={cats[j]: ms[j] for j in keep}, human_share={cats[j]: hs[j] for j in keep})
+    return out
+
+def choice_fidelity(rows: Sequence[dict], attribute: str, **boot) -> dict | None:
+    "`share_distance` of the model's and the humans' choices over `attribute` on eligible rows; None when unknown."
+    model, human, clusters = [], [], []
+    for r in rows:
+        values = option_attribute_values(r, attribute)
+        if values is None: continue
+        counts, k = choice_counts(r)
+        shares = Counter()
+        for v, c in zip(values, counts): shares[v] += c / k
+        if sum(counts) < k: shares[NO_ANSWER] += (k - sum(counts)) / k
+        model.append(dict(shares)); human.append({values[int(r["gold_index"]) - 1]: 1.0})
+        clusters.append(participant_cluster(r))
+    if not any(c != "unknown" for d in human for c in d) and not any(
+            c not in ("unknown", NO_ANSWER) for d in model for c in d):
+        return None
+    return share_distance(model, human, clusters, **boot)
+
+FIDELITY_GROUPINGS = {"by_study": "participant_study", "by_viewer_party": "viewer_party",
+                      "by_viewer_ideology": "viewer_ideology"}
+
+def fidelity_tables(rows: Sequence[dict], **boot) -> dict:
+    "`{attribute: {all: ..., by_study: {study: ...}, by_viewer_party: ..., by_viewer_ideology: ...}}` (known only)."
+    out = {}
+    for attribute in OPTION_ATTRIBUTES:
+        overall = choice_fidelity(rows, attribute, **boot)
+        if overall is None: continue
+        entry = {"all": overall}
+        for name, field in FIDELITY_GROUPINGS.items():
+            if not any(_known(r.get(field)) for r in rows): continue
+            groups = group_by(rows, lambda r: r.get(field) if _known(r.get(field)) else "unknown")
+            entry[name] = {k: choice_fidelity(v, attribute, **boot) for k, v in groups.items()}
+        out[attribute] = entry
+    return out
+
+# %% ../nbs/08_next_video.ipynb #62816704
+def permutation_metrics(rows: Sequence[dict], *, n_resamples: int = 1000, seed: int = 0) -> dict | None:
+    "Choice consistency and position bias over slates rendered in several orders (see above); None without any."
+    by_slate = defaultdict(dict)
+    for r in rows:
+        if is_eligible(r) and _known(r.get("slate_id")): by_slate[str(r["slate_id"])][row_permutation(r)] = r
+    multi = {s: perms for s, perms in by_slate.items() if len(perms) >= 2}
+    if not multi: return None
+    def has_ids(r): return isinstance(r.get("option_ids"), (list, tuple)) and len(r["option_ids"]) == int(r["n_options"])
+    usable = {s: perms for s, perms in multi.items() if all(has_ids(r) for r in perms.values())}
+    agree, slate_clusters, same_video, same_pos, pair_clusters = [], [], [], [], []
+    model_pos, blind_pos, gold_pos, pos_clusters = [], [], [], []
+    by_perm = defaultdict(list)
+    for perms in usable.values():
+        cluster = participant_cluster(perms[min(perms)])
+        chosen = {}
+        for p, r in sorted(perms.items()):
+            m = modal_choice(r)
+            chosen[p] = (m, r["option_ids"][m - 1] if m is not None else None)
+            by_perm[p].append(float(is_correct(r)))
+            if p >= 1:
+                n = int(r["n_options"])
+                model_pos.append({(n_options_bucket(m) if m is not None else NO_ANSWER): 1.0})
+                blind = Counter()
+                for j in range(1, n + 1): blind[n_options_bucket(j)] += 1 / n
+                blind_pos.append(dict(blind)); gold_pos.append(n_options_bucket(int(r["gold_index"])))
+                pos_clusters.append(cluster)
+        videos = [v for _, v in chosen.values()]
+        agree.append(float(videos[0] is not None and len(set(videos)) == 1)); slate_clusters.append(cluster)
+        order = sorted(chosen)
+        for a in range(len(order)):
+            for b in range(a + 1, len(order)):
+                (m1, v1), (m2, v2) = chosen[order[a]], chosen[order[b]]
+                same = v1 is not None and v1 == v2
+                same_video.append(float(same)); same_pos.append(float(m1 is not None and m1 == m2 and not same))
+                pair_clusters.append(cluster)
+    boot = dict(n_resamples=n_resamples, seed=seed)
+    bias = share_distance(model_pos, blind_pos, pos_clusters, **boot) if model_pos else None
+    if bias is not None:
+        gold = Counter(gold_pos)
+        bias["gold_share"] = {k: gold[k] / len(gold_pos) for k in sorted(gold, key=_category_order)}
+    return {"n_slates": len(usable), "n_permutations": max(len(p) for p in multi.values()),
+            "n_slates_without_option_ids": len(multi) - len(usable),
+            "all_orders_agree": clustered_mean(agree, slate_clusters, **boot),
+            "pairwise_same_video": clustered_mean(same_video, pair_clusters, **boot),
+            "pairwise_same_position_other_video": clustered_mean(same_pos, pair_clusters, **boot),
+            "position_bias": bias,
+            "accuracy_by_permutation": {str(p): {"n": len(v), "accuracy": _rate(sum(v), len(v))}
+                                        for p, v in sorted(by_perm.items())}}
+
+# %% ../nbs/08_next_video.ipynb #bcc75854
+def distribution_metrics(rows: Sequence[dict], *, n_resamples: int = 1000, seed: int = 0, n_bins: int = 10,
+                         alpha: float = LOG_LOSS_SMOOTHING) -> dict:
+    "Choice-distribution scores, calibration, fidelity and order consistency of prediction rows (keys above)."
+    rows = list(rows)
+    head = [r for r in rows if row_permutation(r) == 0 and is_eligible(r)]
+    clusters = [participant_cluster(r) for r in head]
+    scores = [slate_scores(r, alpha) for r in head]
+    ks = [choice_counts(r)[1] for r in head]
+    boot = dict(n_resamples=n_resamples, seed=seed)
+    mean = lambda key: clustered_mean([s[key] for s in scores], clusters, **boot)
+    return {"n_slates": len(head), "samples_per_slate": {"min": min(ks, default=None), "max": max(ks, default=None)},
+            "smoothing": f"log_loss: additive, (count + {alpha}) / (K + {alpha} * n_options); brier: none",
+            "modal_accuracy": mean("modal_correct"), "expected_accuracy": mean("expected_accuracy"),
+            "log_loss": mean("log_loss"), "brier": mean("brier"), "valid_sample_rate": mean("valid_share"),
+            "reliability": reliability_table([s["confidence"] for s in scores], [s["modal_correct"] for s in scores],
+                                             n_bins),
+            "fidelity": fidelity_tables(head, **boot),
+            "permutations": permutation_metrics(rows, **boot)}
+
+# %% ../nbs/08_next_video.ipynb #cf1018be
 def _position(row: dict):
     if "position_index" in row: p = _int_or_none(row["position_index"])
     else:
@@ -312,15 +619,15 @@ def _position(row: dict):
         p = None if s is None else s + 1
     return n_options_bucket(p)
 
-def _by_n_options(rows: Sequence[dict]) -> dict:
+def _by_n_options(rows: Sequence[dict], **boot) -> dict:
     buckets = ["1", "2", "3", "4", "5+"]
     groups = group_by(rows, lambda r: n_options_bucket(r.get("n_options")))
     buckets += [b for b in groups if b not in buckets]
-    stats = {b: group_stats(groups.get(b, [])) for b in buckets}
+    stats = {b: group_stats(groups.get(b, []), **boot) for b in buckets}
     out = {"hist_seen": {b: s["n_seen"] for b, s in stats.items()},
            "hist_eligible": {b: s["n_eligible"] for b, s in stats.items()},
            "hist_correct": {b: s["correct"] for b, s in stats.items()}}
-    for key in ("accuracy", "accuracy_ci95", "parsed_rate", "format_rate", "valid_rate"):
+    for key in ("accuracy", "accuracy_ci95", "accuracy_ci95_clustered", "parsed_rate", "format_rate", "valid_rate"):
         out[key] = {b: s[key] for b, s in stats.items()}
     return out
 
@@ -337,51 +644,83 @@ def check_unique_ids(rows: Sequence[dict], id_key: str = "example_id", source: s
         raise ValueError(f"{source}: {len(repeats)} row(s) repeat an {id_key} (first: {rid!r} in rows {first} and {again}); "
                          "each example must be scored once — remove the repeated rows (a file appended twice?)")
 
-def score_next_video(rows: Sequence[dict], *, train_gold_indices: Iterable | None = None,
+def _scored_baselines(elig, clusters, picks: dict, honest: tuple, boot: dict) -> tuple[dict, dict]:
+    "(`baselines`, `comparisons`) from each baseline's per-row picks."
+    gold = [int(r["gold_index"]) for r in elig]
+    model = [float(is_correct(r)) for r in elig]
+    n = len(elig)
+    random_values = [1 / int(r["n_options"]) for r in elig]
+    random_acc = statistics.mean(random_values) if n else None      # correctly rounded
+    random_boot = clustered_mean(random_values, clusters, **boot)
+    baselines = {"random": {"accuracy": random_acc, "n": n, "ci95_clustered": random_boot["ci95"],
+                            "n_clusters": random_boot["n_clusters"], "learned_on": "none", "honest": "random" in honest,
+                            "leak_probe": False, "note": "expected accuracy of a uniform pick: mean of 1/n_options"}}
+    comparisons = {"random": compare_with_baseline(model, random_values, clusters, learned_on="none",
+                                                   honest="random" in honest, **boot)}
+    if "most_frequent_gold_index_train" not in picks:
+        baselines["most_frequent_gold_index_train"] = {
+            "accuracy": None, "n": n, "top_index": None, "learned_on": "train", "honest": True,
+            "note": "not computed: no training examples were given (train_examples=None)"}
+    for name, info in picks.items():
+        extra = {k: v for k, v in info.items() if k not in PER_ROW_KEYS}
+        extra.update(honest=name in honest, leak_probe=name in LEAK_PROBES)
+        baselines[name] = summarize_picks(info["picks"], gold, clusters, **boot, **extra)
+        hits = [None if p is None else float(p == g) for p, g in zip(info["picks"], gold)]
+        comparisons[name] = compare_with_baseline(model, hits, clusters, learned_on=info.get("learned_on"),
+                                                  honest=name in honest, leak_probe=name in LEAK_PROBES, **boot)
+    return baselines, comparisons
+
+def score_next_video(rows: Sequence[dict], *, train_examples: Sequence[dict] | None = None,
+                     bootstrap_resamples: int = 1000, bootstrap_seed: int = 0,
                      option_parser: Callable[[str], list] | None = None) -> dict:
-    "Next-video metrics, breakdowns and baselines of prediction `rows` (see above for each key)."
-    rows = list(rows)
-    check_unique_ids(rows)
+    "Next-video metrics, breakdowns, baselines, comparisons and distribution of prediction `rows` (keys above)."
+    all_rows = list(rows)
+    check_unique_ids(all_rows)
+    # the bootstrap draws clusters in order of appearance: sort, so a file scores as the run that wrote it
+    all_rows = sorted(all_rows, key=lambda r: str(r.get("example_id", "")))
+    if bootstrap_resamples < 0: raise ValueError(f"bootstrap_resamples must be >= 0 (0 = off), got {bootstrap_resamples}")
+    boot = dict(n_resamples=bootstrap_resamples, seed=bootstrap_seed)
+    rows = [r for r in all_rows if row_permutation(r) == 0]
     elig = [r for r in rows if is_eligible(r)]
+    clusters = [participant_cluster(r) for r in elig]
     overall = group_stats(rows)
     n = overall["n_eligible"]
     gold = [int(r["gold_index"]) for r in elig]
     dist = Counter(gold)
     top_eval, top_count = most_frequent_index(gold)
-    random_acc = statistics.mean(1 / int(r["n_options"]) for r in elig) if n else None      # correctly rounded
-    if train_gold_indices is not None:
-        train = [i for i in map(_int_or_none, train_gold_indices) if i is not None and i >= 1]
-        top_train, train_count = most_frequent_index(train)
-        mf_train = _baseline([(top_train, g) for g in gold], top_index=top_train, train_count=train_count,
-                             n_train=len(train), note="position learned on the training split's gold indices")
-    else:
-        mf_train = {"accuracy": None, "n": n, "top_index": None,
-                    "note": "not computed: no training-split gold indices were given (train_gold_indices=None)"}
+    picks = baseline_row_picks(elig, train_examples, option_parser)
+    honest = tuple(HONEST_BASELINES)
+    baselines, comparisons = _scored_baselines(elig, clusters, picks, honest, boot)
+    order = ("random", "most_frequent_gold_index_train", "most_frequent_gold_index_eval", "leak_probe_odd_option",
+             "pick_last_option")
+    baselines = {**{k: baselines[k] for k in order}, **{k: v for k, v in baselines.items() if k not in order}}
+    comparisons = {k: comparisons[k] for k in baselines if k in comparisons}
+    stats = lambda rs: group_stats(rs, **boot)
     return {
         "n_total": len(rows), "n_eligible": n, "n_correct": overall["correct"],
+        "n_rows_all_permutations": len(all_rows),
         "accuracy_overall": overall["accuracy"], "accuracy_ci95": overall["accuracy_ci95"],
+        "accuracy_bootstrap": clustered_mean([float(is_correct(r)) for r in elig], clusters, **boot),
+        "clusters": cluster_sources(elig),
         "parsed_rate": overall["parsed_rate"], "format_rate": overall["format_rate"], "valid_rate": overall["valid_rate"],
-        "position_stats": {k: group_stats(v) for k, v in group_by(rows, _position).items()},
-        "by_n_options": _by_n_options(rows),
-        "by_gold_position": {k: group_stats(v) for k, v in group_by(elig, lambda r: int(r["gold_index"])).items()},
+        "position_stats": {k: stats(v) for k, v in group_by(rows, _position).items()},
+        "by_n_options": _by_n_options(rows, **boot),
+        "by_gold_position": {k: stats(v) for k, v in group_by(elig, lambda r: int(r["gold_index"])).items()},
         "group_metrics": {
-            "by_issue": {k: group_stats(v) for k, v in group_by(rows, lambda r: r.get("issue") or "unknown").items()},
-            "by_participant_study": {k: group_stats(v) for k, v in
+            "by_issue": {k: stats(v) for k, v in group_by(rows, lambda r: r.get("issue") or "unknown").items()},
+            "by_participant_study": {k: stats(v) for k, v in
                                      group_by(rows, lambda r: r.get("participant_study") or "unknown").items()}},
         "gold_index_distribution": {str(k): dist[k] for k in sorted(dist)},
         "baseline_most_frequent_gold_index": {"top_index": top_eval, "count": top_count, "accuracy": _rate(top_count, n)},
-        "random_baseline_expected_accuracy": random_acc,
-        "baselines": {
-            "random": {"accuracy": random_acc, "n": n, "note": "expected accuracy of a uniform pick: mean of 1/n_options"},
-            "most_frequent_gold_index_train": mf_train,
-            "most_frequent_gold_index_eval": _baseline([(top_eval, g) for g in gold], top_index=top_eval,
-                                                       note="position learned on the evaluated rows themselves "
-                                                            "(as in the published tables; optimistic)"),
-            "leak_probe_odd_option": leak_probe_odd_option(rows, option_parser),
-            "pick_last_option": pick_last_option(rows)},
-        "notes": "Accuracy and rates over eligible rows (1 <= gold_index <= n_options); correct = parsed_index "
-                 "== gold_index; slate-size buckets 1..4, 5+; most-frequent ties go to the smallest index; empty "
-                 "groups have rate null.",
+        "random_baseline_expected_accuracy": baselines["random"]["accuracy"],
+        "baselines": baselines,
+        "comparisons": comparisons,
+        "distribution": distribution_metrics(all_rows, **boot),
+        "bootstrap": {"resamples": bootstrap_resamples, "seed": bootstrap_seed,
+                      "cluster": "participant_id (else the prompt's viewer profile)"},
+        "notes": "Accuracy and rates over eligible rows (1 <= gold_index <= n_options) of option order 0; correct = "
+                 "parsed_index == gold_index; slate-size buckets 1..4, 5+; most-frequent ties go to the smallest "
+                 "index; empty groups have rate null; *_clustered intervals and comparisons resample participants.",
     }
 
 # %% ../nbs/08_next_video.ipynb #4cfab38e
@@ -469,25 +808,28 @@ def completion_text(row: dict, row_number: int | None = None) -> str:
                    f"columns are {sorted(row)}" + (f"; did you mean {near}?" if near else ""))
 
 def rescore_rows(rows: Iterable[dict]) -> list[dict]:
-    "Copies of `rows` with parsed_index, format_ok, eligible and correct recomputed from the raw completion."
+    "Copies of `rows` with parsed_index, format_ok, eligible, correct (and parsed_samples) recomputed from the text."
     out = []
     for n, row in enumerate(rows, 1):
         text = completion_text(row, n)
         new = dict(row, parsed_index=parse_answer(text), format_ok=has_valid_format(text))
+        if isinstance(row.get("samples"), list): new["parsed_samples"] = [parse_answer(str(t)) for t in row["samples"]]
         new.update(eligible=is_eligible(new), correct=is_correct(new))
         out.append(new)
     return out
 
 # %% ../nbs/08_next_video.ipynb #896f2915
-def score_predictions_file(path: str | os.PathLike, out: str | os.PathLike | None = None,
-                           train_gold_indices: Iterable | None = None) -> dict:
+def score_predictions_file(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                           train_examples: Sequence[dict] | None = None, bootstrap_resamples: int = 1000,
+                           bootstrap_seed: int = 0) -> dict:
     "Re-score a `.jsonl(.gz)` predictions file with our parser; write the metrics JSON atomically to `out`."
     rows = read_predictions(path)
     if not rows:
         raise ValueError(f"{path}: no complete prediction rows, nothing to score (an empty file, or a run killed "
                          "before its first batch was written)")
     check_unique_ids(rows, source=str(path))
-    metrics = score_next_video(rescore_rows(rows), train_gold_indices=train_gold_indices)
+    metrics = score_next_video(rescore_rows(rows), train_examples=train_examples,
+                               bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
     if out is not None: write_json_atomic(metrics, out)
     return metrics
 
@@ -511,16 +853,24 @@ def load_generator(name_or_path: str | os.PathLike, *, backend: str = "auto", dt
     return model.eval(), AutoTokenizer.from_pretrained(name)
 
 # %% ../nbs/08_next_video.ipynb #eaa14986
-def prediction_row(example: dict, completion: str) -> dict:
-    "The predictions-file row of one prepared example and its completion."
-    row = {"example_id": example["example_id"], "messages": example["prompt"], "completion": completion,
-           "parsed_index": parse_answer(completion), "gold_index": example.get("gold_index"),
-           "n_options": example.get("n_options"), "format_ok": has_valid_format(completion)}
+EXAMPLE_FIELDS = ("issue", "participant_study", "participant_id", "session_id", "step_index", "slate_id", "permutation",
+                  "option_ids", "option_titles", "option_channels", "option_watched", "option_stances",
+                  "viewer_party", "viewer_ideology")
+
+def prediction_row(example: dict, completion: str | Sequence[str]) -> dict:
+    "The predictions-file row of one prepared example and its completion (or list of K sampled completions)."
+    samples = [completion] if isinstance(completion, str) else [str(c) for c in completion]
+    if not samples: raise ValueError(f"{example.get('example_id')!r}: no completion to write")
+    first = samples[0]
+    row = {"example_id": example["example_id"], "messages": example["prompt"], "completion": first,
+           "parsed_index": parse_answer(first), "gold_index": example.get("gold_index"),
+           "n_options": example.get("n_options"), "format_ok": has_valid_format(first)}
+    if len(samples) > 1: row.update(samples=samples, parsed_samples=[parse_answer(t) for t in samples])
     row.update(eligible=is_eligible(row), correct=is_correct(row))
-    for key in ("issue", "participant_study", "participant_id", "session_id", "step_index"):
-        row[key] = example.get(key)
+    for key in EXAMPLE_FIELDS: row[key] = example.get(key)
     return row
 
+# %% ../nbs/08_next_video.ipynb #b3bb2d1a
 def _prompt_chars(example: dict) -> int:
     return sum(len(str(m.get("content", ""))) for m in example["prompt"])
 
@@ -530,24 +880,41 @@ def _model_name(model) -> str | None:
 
 def evaluate_next_video(model, tokenizer, examples: Iterable[dict], out_dir: str | os.PathLike, *,
                         batch_size: int = 16, max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-                        max_eval_samples: int | None = None, train_gold_indices: Iterable | None = None,
-                        backend: str = "auto", progress: bool = True,
-                        on_batch: Callable[[int, list[dict]], None] | None = None) -> dict:
+                        num_samples: int = 1, max_eval_samples: int | None = None,
+                        train_examples: Sequence[dict] | None = None, bootstrap_resamples: int = 1000,
+                        bootstrap_seed: int = 0, backend: str = "auto", progress: bool = True,
+                        on_batch: Callable[[int, list[dict]], None] | None = None,
+                        generate_fn: Callable[[list], list[str]] | None = None) -> dict:
     "Generate, write resumable `out_dir/predictions.jsonl`, score, write `out_dir/metrics.json`; returns the metrics."
+    if num_samples < 1: raise ValueError(f"num_samples (eval_num_samples) must be >= 1, got {num_samples}")
+    if num_samples > 1 and not temperature > 0:
+        raise ValueError(f"num_samples={num_samples} needs temperature > 0 to sample (eval_temperature, or the training "
+                         "temperature); at 0 every sample would be the same greedy answer")
     examples = [dict(e) for e in examples]
     if max_eval_samples is not None: examples = examples[:max_eval_samples]
     missing = [k for k in ("example_id", "prompt", "gold_index", "n_options") if examples and k not in examples[0]]
     if missing: raise KeyError(f"examples lack {missing} (prepared-example columns: example_id, prompt, gold_index, n_options, ...)")
-    if isinstance(model, (str, os.PathLike)): model, tokenizer = load_generator(model, backend=backend)
+    if generate_fn is None:
+        if isinstance(model, (str, os.PathLike)): model, tokenizer = load_generator(model, backend=backend)
+        def generate_fn(prompts):
+            return generate_completions(model, tokenizer, prompts, batch_size=max(1, len(prompts) // num_samples),
+                                        max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                        progress=False)
     out_dir = Path(out_dir)
     settings = {"task": "next_video", "model": _model_name(model), "max_new_tokens": max_new_tokens,
-                "temperature": temperature, "top_p": top_p}
+                "temperature": temperature, "top_p": top_p, "num_samples": num_samples}
     def generate_batch(batch):
-        return generate_completions(model, tokenizer, [e["prompt"] for e in batch], batch_size=len(batch),
-                                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, progress=False)
+        prompts = [e["prompt"] for e in batch for _ in range(num_samples)]
+        texts = list(generate_fn(prompts))
+        if len(texts) != len(prompts):
+            raise RuntimeError(f"the generator returned {len(texts)} completions for {len(prompts)} prompts")
+        if num_samples == 1: return texts
+        return [texts[i * num_samples:(i + 1) * num_samples] for i in range(len(batch))]
     rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, prediction_row, batch_size=batch_size,
                          sort_key=lambda e: -_prompt_chars(e), meta=settings, on_batch=on_batch, progress=progress,
                          desc="next-video eval", check_row=example_row_mismatch)
-    metrics = {**score_next_video(rows, train_gold_indices=train_gold_indices), "settings": settings}
+    metrics = score_next_video(rows, train_examples=train_examples, bootstrap_resamples=bootstrap_resamples,
+                               bootstrap_seed=bootstrap_seed)
+    metrics = {**metrics, "settings": settings}
     write_json_atomic(metrics, out_dir / "metrics.json")
     return metrics

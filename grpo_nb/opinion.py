@@ -14,19 +14,23 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from .config import DIRECTION_TOLERANCE
 from .next_video import (check_unique_ids, example_row_mismatch, generate_completions, load_generator,
                                 read_predictions, run_resumable, write_json_atomic)
 from .prompts import build_opinion_messages
-from .rewards import first_tag_content, parse_opinion_index, parse_opinion_label
+from .rewards import OPINION_LABELS, has_valid_format
+from .stats import bootstrap, ClusterSums, paired_difference, paired_rmse_difference, ratio
 
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'DIRECTION_TOLERANCE', 'DIRECTIONS', 'UNPARSED_POLICY', 'OPINION_EXAMPLE_KEYS', 'opinion_value_problem',
-           'as_opinion', 'change_direction', 'participant_key', 'last_steps', 'OpinionExamples', 'opinion_example_id',
-           'opinion_examples', 'pearson', 'calibration_bins', 'prediction_metrics', 'opinion_verdict', 'after_means',
-           'score_opinion', 'opinion_table', 'answer_outcome', 'asks_one_to_seven', 'rescore_published_rows',
-           'published_summary', 'score_opinion_file', 'opinion_prediction_row', 'evaluate_opinion']
+__all__ = ['logger', 'DIRECTIONS', 'ANSWER_OUTCOMES', 'UNPARSED_POLICY', 'ANSWER_POLICY', 'CLUSTER_RULE', 'OPINION_EXAMPLE_KEYS',
+           'opinion_value_problem', 'as_opinion', 'change_direction', 'tag_content', 'parse_opinion_answer',
+           'parse_opinion_direction', 'read_opinion_completion', 'answer_outcome', 'participant_key', 'last_steps',
+           'OpinionExamples', 'opinion_example_id', 'opinion_examples', 'pearson', 'calibration_bins',
+           'prediction_metrics', 'opinion_verdict', 'participant_cluster', 'row_text', 'after_means', 'score_opinion',
+           'opinion_table', 'asks_one_to_seven', 'rescore_published_rows', 'published_summary', 'score_opinion_file',
+           'opinion_prediction_row', 'opinion_notes', 'evaluate_opinion']
 
 # %% ../nbs/09_opinion.ipynb #3cfe2e91
 def opinion_value_problem(value) -> str | None:
@@ -44,13 +48,59 @@ def as_opinion(value) -> float | None:
     return None if opinion_value_problem(value) else float(value)
 
 # %% ../nbs/09_opinion.ipynb #fa364129
-DIRECTION_TOLERANCE = 0.01
 DIRECTIONS = ("increase", "decrease", "no_change")
 
 def change_direction(change: float, tolerance: float = DIRECTION_TOLERANCE) -> str:
     "`increase` / `decrease` when |`change`| > `tolerance`, else `no_change`."
     if not tolerance >= 0: raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     return "increase" if change > tolerance else "decrease" if change < -tolerance else "no_change"
+
+# %% ../nbs/09_opinion.ipynb #3254e8f2
+ANSWER_OUTCOMES = ("parsed", "option_number", "integer_zero", "out_of_range", "malformed", "no_answer_tag")
+_OPEN_TAG_RES = {tag: re.compile(f"<{tag}>", re.IGNORECASE) for tag in ("think", "answer", "opinion")}
+_CLOSE_TAG_RES = {tag: re.compile(f"</{tag}>", re.IGNORECASE) for tag in ("think", "answer", "opinion")}
+_DECIMAL = re.compile(r"-?[0-9]*\.[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+\.?")
+_MAX_ANSWER_CHARS = 32   # longer stripped answers are `malformed` (and never reach int(), which refuses huge strings)
+
+def tag_content(text: str | None, tag: str) -> str | None:
+    "Content of the first `<tag>` up to the next `</tag>` (case-insensitive), else None; linear in `len(text)`."
+    opened = _OPEN_TAG_RES[tag].search(text or "")
+    if opened is None: return None
+    closed = _CLOSE_TAG_RES[tag].search(text, opened.end())
+    return None if closed is None else text[opened.end():closed.start()]
+
+def parse_opinion_answer(text: str | None) -> tuple[float | None, str]:
+    "(index on 0–1 or None, outcome): an index only from a decimal `<answer>0.xx</answer>`; see `ANSWER_OUTCOMES`."
+    content = tag_content(text, "answer")
+    if content is None: return None, "no_answer_tag"
+    content = content.strip()
+    if len(content) > _MAX_ANSWER_CHARS: return None, "malformed"
+    if _DECIMAL.fullmatch(content):
+        value = float(content)
+        return (value, "parsed") if 0.0 <= value <= 1.0 else (None, "out_of_range")
+    if _INTEGER.fullmatch(content):
+        value = int(content.rstrip("."))
+        return None, "option_number" if value >= 1 else "integer_zero" if value == 0 else "out_of_range"
+    return None, "malformed"
+
+def parse_opinion_direction(text: str | None) -> str | None:
+    "`increase` / `decrease` / `no_change` from the first `<opinion>…</opinion>`, else None (linear)."
+    content = tag_content(text, "opinion")
+    label = None if content is None else content.strip().lower()
+    return label if label in OPINION_LABELS else None
+
+def read_opinion_completion(text: str | None) -> dict:
+    "What the scorer reads from one completion: `prediction`, `answer_outcome`, `opinion_label` and the tag flags."
+    prediction, outcome = parse_opinion_answer(text)
+    return {"prediction": prediction, "answer_outcome": outcome, "opinion_label": parse_opinion_direction(text),
+            "has_answer_tag": tag_content(text, "answer") is not None,
+            "has_opinion_tag": tag_content(text, "opinion") is not None,
+            "format_ok": has_valid_format(text or "", require_opinion=True)}
+
+def answer_outcome(text: str | None) -> str:
+    "The outcome of `parse_opinion_answer`: `parsed` or the name of the non-answer."
+    return parse_opinion_answer(text)[1]
 
 # %% ../nbs/09_opinion.ipynb #629a5f04
 def participant_key(row: dict) -> tuple:
@@ -84,8 +134,10 @@ def _opinion_problem(row: dict, before_key: str, after_key: str) -> str | None:
         if (problem := opinion_value_problem(row.get(key))): return f"opinion_{side}_{problem}"
     return None
 
-def opinion_examples(clean_rows: Iterable[dict], **prompt_options) -> OpinionExamples:
+def opinion_examples(clean_rows: Iterable[dict], *, profile_text_columns: Sequence[str] | None = None,
+                     **prompt_options) -> OpinionExamples:
     "One example per participant (their last step): before/after/direction and the opinion prompt; invalid opinions dropped by reason."
+    if profile_text_columns is not None: prompt_options["profile_text_columns"] = list(profile_text_columns)
     rows, dropped = [], Counter()
     for row in clean_rows:
         if row.get("participant_id") in (None, ""): dropped["rows_without_participant_id"] += 1
@@ -172,24 +224,58 @@ def prediction_metrics(before: Sequence[float], after: Sequence[float], predicti
     }
 
 # %% ../nbs/09_opinion.ipynb #5cc06883
-def opinion_verdict(model_mae: float | None, no_change_mae: float | None, n_parsed: int, n_eligible: int) -> tuple[bool | None, str]:
-    "(beats the no-change baseline?, one-line verdict) from the model's and the no-change MAE on the same rows."
+_VERDICT_PHRASES = {"better": "better than", "worse": "worse than", "indistinguishable": "indistinguishable from"}
+
+def _signed(x: float) -> str: return f"{x:+.4f}".replace("-", "−")
+
+def opinion_verdict(model_mae: float | None, no_change_mae: float | None, n_parsed: int, n_eligible: int,
+                    comparison: dict | None = None) -> tuple[bool | None, str]:
+    "(beats the no-change baseline?, one-line verdict) from the MAEs on the same rows and their paired `comparison`."
     if not n_eligible or model_mae is None or no_change_mae is None: return None, "no eligible rows: nothing to compare"
     if n_parsed == 0:
         return False, (f"no answer parsed on the 0–1 scale (0 of {n_eligible}); scored as no change, it can only tie "
                        f"the no-change baseline (MAE {no_change_mae:.3f})")
+    word = (comparison or {}).get("verdict")
     gap = model_mae - no_change_mae
-    word = "better than" if gap < -1e-12 else "worse than" if gap > 1e-12 else "no better than"
-    text = f"{word} the no-change baseline (MAE {model_mae:.3f} vs {no_change_mae:.3f})"
+    text = f"MAE {model_mae:.3f} vs {no_change_mae:.3f}"
+    if word in _VERDICT_PHRASES:
+        lo, hi = comparison["ci95"]
+        differ = f"{comparison['clusters_differing']} of {comparison['n_clusters']} participants differ"
+        text = (f"{_VERDICT_PHRASES[word]} the no-change baseline "
+                f"({text}; difference {_signed(comparison['estimate'])}, 95% CI [{_signed(lo)}, {_signed(hi)}], {differ})")
+        beats = word == "better"
+    else:
+        point = "better than" if gap < -1e-12 else "worse than" if gap > 1e-12 else "no better than"
+        text = f"{point} the no-change baseline ({text}; point estimates only, no bootstrap interval)"
+        beats = gap < -1e-12
     if n_parsed < n_eligible:
         text += f"; {n_parsed} of {n_eligible} answers parsed, the other {n_eligible - n_parsed} scored as no change"
-    return gap < -1e-12, text
+    return beats, text
 
 # %% ../nbs/09_opinion.ipynb #7b053fbe
 UNPARSED_POLICY = ("model: every eligible row, an unparsed or out-of-range prediction replaced by the no-change "
                    "prediction (post = pre); model_parsed_only: parsed rows only, beside the no-change baseline on those rows")
+ANSWER_POLICY = ("an index is read only from a decimal 0-1 inside the first <answer>...</answer> "
+                 "(0.45, .45, 0.0, 1.0); "
+                 "an integer is never an index: 1, 2, ... are counted as option_number, 0 as integer_zero")
+CLUSTER_RULE = "participant (issue/study/participant_id); a row without participant_id is its own cluster"
 
 def _study_of(row: dict) -> str: return str(row.get("study") or row.get("participant_study") or "unknown")
+
+def participant_cluster(row: dict) -> str | None:
+    "The bootstrap cluster of a row: `issue/study/participant_id`, None (its own cluster) without a participant_id."
+    pid = row.get("participant_id")
+    return None if pid in (None, "") else f"{row.get('issue')}/{_study_of(row)}/{pid}"
+
+def _canonical_order(row: dict) -> tuple:
+    return (str(participant_cluster(row) or ""), str(row.get("example_id") or ""), repr(row.get("before")),
+            repr(row.get("after")), repr(row.get("prediction")), str(row.get("completion", row.get("raw_output"))))
+
+def row_text(row: dict) -> str | None:
+    "The raw text a row's answer is read from (`completion`, else `raw_output`); None when it has neither key."
+    for key in ("completion", "raw_output"):
+        if key in row: return row[key] or ""
+    return None
 
 def after_means(rows: Iterable[dict]) -> dict[str, float]:
     "Mean valid `after` (or `opinion_after`) per study and `combined`: the honest `train_after_mean` when given training rows."
@@ -199,13 +285,15 @@ def after_means(rows: Iterable[dict]) -> dict[str, float]:
         if a is not None: by[_study_of(row)].append(a); by["combined"].append(a)
     return {k: _mean(v) for k, v in sorted(by.items())}
 
-def _global_means(rows: list[dict], after: list[float], train_after_mean) -> tuple[list[float], str]:
-    "Per-row global-mean predictions and where the mean came from."
+def _global_means(rows: list[dict], after: list[float], train_after_mean) -> tuple[list[float], dict]:
+    "Per-row global-mean predictions and where the mean came from (`name`, `learned_on`, `source`)."
     if train_after_mean is None:
-        return [_mean(after)] * len(after), "mean of after over the evaluated rows (peeks at the answers)"
+        return [_mean(after)] * len(after), {"name": "global_mean_eval", "learned_on": "eval_rows",
+                                             "source": "global_mean_eval (peeking at the evaluated rows)"}
+    train = {"name": "global_mean_train", "learned_on": "train"}
     if isinstance(train_after_mean, (int, float)):
         if opinion_value_problem(train_after_mean): raise ValueError(f"train_after_mean must be on 0–1, got {train_after_mean}")
-        return [float(train_after_mean)] * len(after), "train_after_mean (given)"
+        return [float(train_after_mean)] * len(after), {**train, "source": "global_mean_train (train_after_mean given)"}
     means = dict(train_after_mean)
     out = []
     for row in rows:
@@ -214,21 +302,55 @@ def _global_means(rows: list[dict], after: list[float], train_after_mean) -> tup
             raise KeyError(f"train_after_mean has no study {study!r}; it has {sorted(means)} "
                            f"(nearest: {difflib.get_close_matches(study, list(means), n=3)})")
         out.append(float(means[study]))
-    return out, "train_after_mean per study (given)"
+    return out, {**train, "source": "global_mean_train (train_after_mean per study given)"}
 
-def _label_metrics(eligible, before, after, prediction, parsed: set, tolerance: float) -> dict:
-    "Direction labels (`<opinion>…</opinion>`, column `opinion_label`) against the actual direction, and against the index."
+def _label_metrics(labels, before, after, prediction, parsed: set, tolerance: float) -> dict:
+    "Direction labels (`<opinion>…</opinion>`) against the actual direction, and against the model's own index."
     actual = [change_direction(a - b, tolerance) for b, a in zip(before, after)]
-    labels = [r.get("opinion_label") if r.get("opinion_label") in DIRECTIONS else None for r in eligible]
+    labels = [l if l in DIRECTIONS else None for l in labels]
     hits = [l == t for l, t in zip(labels, actual) if l is not None]
     both = [l == change_direction(p - b, tolerance) for i, (l, p, b) in enumerate(zip(labels, prediction, before))
             if l is not None and i in parsed]
-    n = len(eligible)
+    n = len(labels)
     return {"n_parsed": len(hits), "parsed_rate": len(hits) / n if n else None,
             "accuracy": sum(hits) / n if n else None, "accuracy_parsed_only": _mean(hits),
             "agrees_with_index": _mean(both)}
 
-def _score_group(rows: list[dict], *, tolerance: float, train_after_mean, n_bins: int) -> dict:
+def _answer_rates(reads: list[dict]) -> dict:
+    "Outcome counts and tag rates over the rows that have text (None when none has)."
+    if not reads: return dict.fromkeys(("answer_outcomes", "answer_tag_rate", "opinion_tag_rate", "format_rate"))
+    outcomes = Counter(r["answer_outcome"] for r in reads)
+    return {"answer_outcomes": {o: outcomes[o] for o in ANSWER_OUTCOMES},
+            "answer_tag_rate": _mean([r["has_answer_tag"] for r in reads]),
+            "opinion_tag_rate": _mean([r["has_opinion_tag"] for r in reads]),
+            "format_rate": _mean([r["format_ok"] for r in reads])}
+
+def _uncertainty(before, after, predictions: dict[str, list[float]], clusters, *, tolerance, n_resamples, seed):
+    "Clustered intervals of MAE, RMSE and direction accuracy per predictor, and paired model − baseline comparisons."
+    kw = dict(n_resamples=n_resamples, seed=seed)
+    actual = [change_direction(a - b, tolerance) for b, a in zip(before, after)]
+    errors = {k: [p - a for p, a in zip(ps, after)] for k, ps in predictions.items()}
+    hits = {k: [float(change_direction(p - b, tolerance) == t) for p, b, t in zip(ps, before, actual)]
+            for k, ps in predictions.items()}
+    def mean_of(values):
+        return bootstrap(ClusterSums(clusters, {"x": values, "one": [1.0] * len(values)}), ratio("x"), **kw)
+    def rmse_of(errs):
+        data = ClusterSums(clusters, {"sq": [e * e for e in errs], "one": [1.0] * len(errs)})
+        return bootstrap(data, lambda s: math.sqrt(s["sq"] / s["one"]), **kw)
+    intervals = {k: {"mae": mean_of([abs(e) for e in errors[k]]), "rmse": rmse_of(errors[k]),
+                     "direction_accuracy": mean_of(hits[k])} for k in predictions}
+    comparisons = {}
+    for base in (k for k in predictions if k != "model"):
+        mae = paired_difference([abs(e) for e in errors["model"]], [abs(e) for e in errors[base]], clusters,
+                                higher_is_better=False, **kw)
+        comparisons[base] = {"mae": mae, "rmse": paired_rmse_difference(errors["model"], errors[base], clusters, **kw),
+                             "direction_accuracy": paired_difference(hits["model"], hits[base], clusters,
+                                                                     higher_is_better=True, **kw),
+                             "verdict": mae["verdict"]}
+    return intervals, comparisons
+
+def _score_group(rows: list[dict], *, tolerance: float, train_after_mean, n_bins: int, n_resamples: int,
+                 seed: int) -> dict:
     ineligible, unparsed, eligible = Counter(), Counter(), []
     for row in rows:
         problem = next((f"{side}_{p}" for side in ("before", "after") if (p := opinion_value_problem(row.get(side)))), None)
@@ -236,33 +358,46 @@ def _score_group(rows: list[dict], *, tolerance: float, train_after_mean, n_bins
         else: eligible.append(row)
     before = [float(r["before"]) for r in eligible]
     after = [float(r["after"]) for r in eligible]
-    filled, parsed = [], []
-    for i, row in enumerate(eligible):
-        problem = opinion_value_problem(row.get("prediction"))
-        if problem: unparsed[problem] += 1; filled.append(before[i])
-        else: filled.append(float(row["prediction"])); parsed.append(i)
+    reads = [None if (t := row_text(r)) is None else read_opinion_completion(t) for r in eligible]
+    filled, parsed, labels = [], [], []
+    for i, (row, read) in enumerate(zip(eligible, reads)):
+        prediction = row.get("prediction") if read is None else read["prediction"]
+        labels.append(row.get("opinion_label") if read is None else read["opinion_label"])
+        problem = opinion_value_problem(prediction)
+        if problem:
+            named = read is not None and read["answer_outcome"] != "parsed"
+            unparsed[read["answer_outcome"] if named else problem] += 1
+            filled.append(before[i])
+        else: filled.append(float(prediction)); parsed.append(i)
     kw = dict(tolerance=tolerance, n_bins=n_bins)
     model = prediction_metrics(before, after, filled, **kw)
     pb, pa = [before[i] for i in parsed], [after[i] for i in parsed]
     parsed_only = prediction_metrics(pb, pa, [filled[i] for i in parsed], **kw)
     still_parsed = prediction_metrics(pb, pa, pb, **kw)
     parsed_only.update(no_change_mae=still_parsed["mae"], no_change_rmse=still_parsed["rmse"])
-    means, source = _global_means(eligible, after, train_after_mean)
-    global_mean = {"value": _mean(means), "source": source, **prediction_metrics(before, after, means, **kw)}
+    means, origin = _global_means(eligible, after, train_after_mean)
+    global_mean = {"value": _mean(means), **origin, **prediction_metrics(before, after, means, **kw)}
     no_change = prediction_metrics(before, after, before, **kw)
     directions = Counter(change_direction(a - b, tolerance) for b, a in zip(before, after))
     top = max(DIRECTIONS, key=lambda d: (directions[d], -DIRECTIONS.index(d))) if eligible else None
-    beats, verdict = opinion_verdict(model["mae"], no_change["mae"], len(parsed), len(eligible))
-    labels = _label_metrics(eligible, before, after, filled, set(parsed), tolerance) if any("opinion_label" in r for r in rows) else None
+    intervals, comparisons = _uncertainty(before, after, {"model": filled, "no_change": before, "global_mean": means},
+                                          [participant_cluster(r) for r in eligible], tolerance=tolerance,
+                                          n_resamples=n_resamples, seed=seed)
+    beats, verdict = opinion_verdict(model["mae"], no_change["mae"], len(parsed), len(eligible),
+                                     comparisons["no_change"]["mae"] if eligible else None)
+    has_labels = any(r is not None for r in reads) or any("opinion_label" in r for r in eligible)
     return {
         "n_rows": len(rows), "n_eligible": len(eligible), "ineligible": dict(sorted(ineligible.items())),
         "n_parsed": len(parsed), "parsed_rate": len(parsed) / len(eligible) if eligible else None,
-        "unparsed": dict(sorted(unparsed.items())),
+        "unparsed": dict(sorted(unparsed.items())), **_answer_rates([r for r in reads if r is not None]),
         "model": model, "model_parsed_only": parsed_only,
         "baselines": {"no_change": no_change, "global_mean": global_mean,
                       "majority_direction": {"direction": top, "direction_accuracy": directions[top] / len(eligible) if eligible else None,
                                              "source": "evaluated rows (peeks at the answers)"}},
-        "label": labels, "beats_no_change": beats, "verdict": verdict,
+        "intervals": intervals, "comparisons": comparisons,
+        "verdicts": {k: c["verdict"] for k, c in comparisons.items()},
+        "label": _label_metrics(labels, before, after, filled, set(parsed), tolerance) if has_labels else None,
+        "beats_no_change": beats, "verdict": verdict,
     }
 
 def _check_one_row_per_participant(rows: list[dict]) -> None:
@@ -272,14 +407,20 @@ def _check_one_row_per_participant(rows: list[dict]) -> None:
     check_unique_ids(keyed, "participant", "opinion rows (one per participant)")
 
 def score_opinion(rows: Iterable[dict], *, tolerance: float = DIRECTION_TOLERANCE,
-                  train_after_mean: float | dict[str, float] | None = None, n_bins: int = 10) -> dict:
-    "Opinion metrics per study and `combined` for rows with `before`, `after`, `prediction` on 0–1 (see above)."
+                  train_after_mean: float | dict[str, float] | None = None, n_bins: int = 10,
+                  bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+    "Opinion metrics per study and `combined`, with clustered intervals and paired verdicts (see above)."
     rows = list(rows)
     _check_one_row_per_participant(rows)
+    rows = sorted(rows, key=_canonical_order)
     by: dict[str, list] = defaultdict(list)
     for row in rows: by[_study_of(row)].append(row)
-    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean, n_bins=n_bins)
-    return {"scale": "0-1", "tolerance": tolerance, "unparsed_policy": UNPARSED_POLICY,
+    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean, n_bins=n_bins,
+              n_resamples=bootstrap_resamples, seed=bootstrap_seed)
+    return {"scale": "0-1", "tolerance": tolerance, "direction_tolerance": tolerance,
+            "unparsed_policy": UNPARSED_POLICY, "answer_policy": ANSWER_POLICY,
+            "bootstrap": {"resamples": bootstrap_resamples, "seed": bootstrap_seed, "cluster": CLUSTER_RULE,
+                          "interval": "95% percentile"},
             "combined": _score_group(rows, **kw),
             "by_study": {s: _score_group(g, **kw) for s, g in sorted(by.items())}}
 
@@ -295,27 +436,24 @@ def opinion_table(metrics: dict) -> list[dict]:
                     "corr_change": m["corr_change"], "direction_accuracy": m["direction_accuracy"],
                     "direction_accuracy_no_change": b["no_change"]["direction_accuracy"],
                     "direction_accuracy_majority": b["majority_direction"]["direction_accuracy"],
-                    "sign_agreement": m["sign_agreement"], "beats_no_change": g["beats_no_change"], "verdict": g["verdict"]})
+                    "sign_agreement": m["sign_agreement"], "format_rate": g.get("format_rate"),
+                    "mae_ci95": g["intervals"]["model"]["mae"]["ci95"],
+                    "mae_minus_no_change": g["comparisons"]["no_change"]["mae"]["estimate"],
+                    "mae_minus_no_change_ci95": g["comparisons"]["no_change"]["mae"]["ci95"],
+                    "verdict_no_change": g["verdicts"]["no_change"],
+                    "verdict_global_mean": g["verdicts"]["global_mean"],
+                    "beats_no_change": g["beats_no_change"], "verdict": g["verdict"]})
     return out
 
 # %% ../nbs/09_opinion.ipynb #e455fd0d
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _ONE_TO_SEVEN = re.compile(r"\b1\s*(?:-|–|to)\s*7\b")
-
-def answer_outcome(text: str | None, parse: Callable[[str], float | None] = parse_opinion_index) -> str:
-    "`parsed`, `no_answer_tag`, `out_of_range` (a number outside 0–1) or `malformed`: what became of a completion."
-    if parse(text or "") is not None: return "parsed"
-    content = first_tag_content(text or "", "answer")
-    if content is None: return "no_answer_tag"
-    content = content.strip()
-    return "out_of_range" if _NUMBER.fullmatch(content) and not 0 <= float(content) <= 1 else "malformed"
 
 def asks_one_to_seven(messages: Sequence[dict] | None) -> bool:
     "Whether a prompt asks for an answer on a 1–7 scale (as the published opinion prompt did)."
     return any(_ONE_TO_SEVEN.search(str(m.get("content", ""))) for m in messages or [])
 
 # %% ../nbs/09_opinion.ipynb #e3110af4
-def rescore_published_rows(rows: Iterable[dict], parse: Callable[[str], float | None] = parse_opinion_index) -> list[dict]:
+def rescore_published_rows(rows: Iterable[dict]) -> list[dict]:
     "Published opinion rows with `prediction` re-parsed from `raw_output` on 0–1; the published number kept as `published_prediction`."
     out = []
     for n, row in enumerate(rows, 1):
@@ -323,27 +461,31 @@ def rescore_published_rows(rows: Iterable[dict], parse: Callable[[str], float | 
         if missing: raise KeyError(f"row {n}: missing column(s) {missing} (columns: {sorted(row)})")
         raw = row["raw_output"]
         out.append({**{k: row.get(k) for k in ("participant_id", "issue", "study", "step_index")},
-                    "before": row["before"], "after": row["after"], "prediction": parse(raw or ""),
-                    "published_prediction": row.get("prediction"), "answer_outcome": answer_outcome(raw, parse),
+                    "before": row["before"], "after": row["after"], "raw_output": raw,
+                    "prediction": parse_opinion_answer(raw)[0], "published_prediction": row.get("prediction"),
+                    "answer_outcome": answer_outcome(raw),
                     "prompt_asks_1_to_7": asks_one_to_seven(row.get("messages"))})
     return out
 
-def published_summary(rescored: Sequence[dict], *, tolerance: float = DIRECTION_TOLERANCE) -> dict:
+def published_summary(rescored: Sequence[dict], *, tolerance: float = DIRECTION_TOLERANCE, **score_options) -> dict:
     "What re-parsing the published rows found, and the (generous) 1–7 → 0–1 reading of their numbers."
     published = [r["published_prediction"] for r in rescored]
     numbers = [float(p) for p in published if p is not None and opinion_value_problem(p) in (None, "out_of_range")]
     n_1_7 = sum(r["prompt_asks_1_to_7"] for r in rescored)
     def rescale(p):
         return (float(p) - 1) / 6 if p is not None and opinion_value_problem(p) in (None, "out_of_range") and 1 <= float(p) <= 7 else None
-    rescaled = score_opinion([dict(r, prediction=rescale(r["published_prediction"])) for r in rescored], tolerance=tolerance)
+    numbers_only = [{**{k: v for k, v in r.items() if k != "raw_output"},
+                     "prediction": rescale(r["published_prediction"])} for r in rescored]
+    rescaled = score_opinion(numbers_only, tolerance=tolerance, **score_options)
     return {
         "n_rows": len(rescored),
         "n_prompts_asking_1_to_7": n_1_7,
         "answer_outcomes": dict(Counter(r["answer_outcome"] for r in rescored).most_common()),
         "published_prediction_values": {str(k): v for k, v in Counter(numbers).most_common(10)},
         "published_predictions_within_0_1": sum(0 <= x <= 1 for x in numbers),
-        "warning": (f"{n_1_7} of {len(rescored)} prompts asked for a 1–7 answer: a parsed '1' is a 1–7 answer (or an option "
-                    f"number), not the index 1.0, so no 0–1 figure of these models is interpretable") if n_1_7 else None,
+        "warning": (f"{n_1_7} of {len(rescored)} prompts asked for a 1–7 answer: an answer '1' is a 1–7 answer "
+                    f"(or an option number), never the index 1.0, so no 0–1 figure of these models is interpretable")
+                   if n_1_7 else None,
         "rescaled_1_7": {k: {"n_parsed": g["n_parsed"], "mae": g["model"]["mae"], "rmse": g["model"]["rmse"],
                              "corr_change": g["model"]["corr_change"], "beats_no_change": g["beats_no_change"], "verdict": g["verdict"]}
                          for k, g in [("combined", rescaled["combined"]), *rescaled["by_study"].items()]},
@@ -351,40 +493,54 @@ def published_summary(rescored: Sequence[dict], *, tolerance: float = DIRECTION_
 
 # %% ../nbs/09_opinion.ipynb #254911a5
 def score_opinion_file(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                       tolerance: float = DIRECTION_TOLERANCE, train_after_mean: float | dict | None = None) -> dict:
+                       tolerance: float = DIRECTION_TOLERANCE, train_after_mean: float | dict | None = None,
+                       bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
     "Score an opinion predictions file (ours or published; .jsonl or .jsonl.gz); write metrics.json atomically to `out` if given."
     rows = read_predictions(path)
     if not rows: raise ValueError(f"{path}: no prediction rows")
-    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean)
+    boot = dict(bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
+    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean, **boot)
     if all("raw_output" in r and "completion" not in r for r in rows):
         rescored = rescore_published_rows(rows)
-        metrics = {**score_opinion(rescored, **kw), "published": published_summary(rescored, tolerance=tolerance)}
-    else:
-        rows = [dict(r, prediction=parse_opinion_index(r["completion"] or ""), opinion_label=parse_opinion_label(r["completion"] or ""))
-                if "completion" in r else r for r in rows]
-        metrics = score_opinion(rows, **kw)
+        metrics = {**score_opinion(rescored, **kw),
+                   "published": published_summary(rescored, tolerance=tolerance, **boot)}
+    else: metrics = score_opinion(rows, **kw)   # rows with `completion` are read from it by `score_opinion`
     metrics = {"source": str(path), **metrics}
     if out is not None: write_json_atomic(metrics, out)
     return metrics
 
 # %% ../nbs/09_opinion.ipynb #f31573f0
-def opinion_prediction_row(example: dict, completion: str) -> dict:
+def opinion_prediction_row(example: dict, completion: str, *, tolerance: float = DIRECTION_TOLERANCE) -> dict:
     "The predictions-file row of one opinion example and its completion."
-    prediction = parse_opinion_index(completion or "")
+    read = read_opinion_completion(completion)
+    prediction = read["prediction"]
     return {"example_id": example["example_id"], "participant_id": example.get("participant_id"),
             "issue": example.get("issue"), "study": example.get("study"), "step_index": example.get("step_index"),
             "before": example["before"], "after": example["after"], "messages": example["prompt"], "completion": completion,
-            "prediction": prediction, "opinion_label": parse_opinion_label(completion or ""),
-            "predicted_direction": None if prediction is None else change_direction(prediction - example["before"])}
+            **read, "predicted_direction": (None if prediction is None
+                                            else change_direction(prediction - example["before"], tolerance))}
 
 # %% ../nbs/09_opinion.ipynb #daa88832
 OPINION_EXAMPLE_KEYS = ("example_id", "prompt", "before", "after")
 
+def opinion_notes(opinion_task_trained: bool | None, train_after_mean) -> list[str]:
+    "Sentences a report of these metrics must carry: whether the task was trained, where the global mean came from."
+    notes = []
+    if opinion_task_trained is False:
+        notes.append("the recipe did not train the opinion task (ask_opinion: false): these are the answers of a model "
+                     "never rewarded for opinion predictions")
+    elif opinion_task_trained is None: notes.append("whether the recipe trained the opinion task is not recorded")
+    if train_after_mean is None:
+        notes.append("no training-split mean was given: the global-mean baseline is global_mean_eval (peeking at the "
+                     "evaluated rows)")
+    return notes
+
 def evaluate_opinion(model, tokenizer, examples: Iterable[dict], out_dir: str | os.PathLike, *,
                      batch_size: int = 16, max_new_tokens: int = 256, max_eval_samples: int | None = None,
                      temperature: float = 0.0, top_p: float = 1.0, tolerance: float = DIRECTION_TOLERANCE,
-                     train_after_mean: float | dict | None = None, backend: str = "auto", progress: bool = True,
-                     on_batch: Callable[[int, list[dict]], None] | None = None) -> dict:
+                     train_after_mean: float | dict | None = None, opinion_task_trained: bool | None = None,
+                     bootstrap_resamples: int = 1000, bootstrap_seed: int = 0, backend: str = "auto",
+                     progress: bool = True, on_batch: Callable[[int, list[dict]], None] | None = None) -> dict:
     "Generate, write resumable `out_dir/predictions.jsonl`, score, write `out_dir/metrics.json`; returns the metrics."
     examples = [dict(e) for e in examples]
     if max_eval_samples is not None: examples = examples[:max_eval_samples]
@@ -399,10 +555,16 @@ def evaluate_opinion(model, tokenizer, examples: Iterable[dict], out_dir: str | 
     def generate_batch(batch):
         return generate_completions(model, tokenizer, [e["prompt"] for e in batch], batch_size=len(batch),
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, progress=False)
-    rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, opinion_prediction_row,
+    def prediction_row(example, completion): return opinion_prediction_row(example, completion, tolerance=tolerance)
+    rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, prediction_row,
                          batch_size=batch_size, sort_key=lambda e: -sum(len(str(m.get("content", ""))) for m in e["prompt"]),
                          meta=settings, on_batch=on_batch, progress=progress, desc="opinion eval",
                          check_row=lambda ex, row: example_row_mismatch(ex, row, (("prompt", "messages"), ("before", "before"), ("after", "after"))))
-    metrics = {**score_opinion(rows, tolerance=tolerance, train_after_mean=train_after_mean), "settings": settings}
+    metrics = score_opinion(rows, tolerance=tolerance, train_after_mean=train_after_mean,
+                            bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
+    metrics["settings"] = {**settings, "direction_tolerance": tolerance, "bootstrap_resamples": bootstrap_resamples,
+                           "bootstrap_seed": bootstrap_seed, "opinion_task_trained": opinion_task_trained,
+                           "global_mean_baseline": metrics["combined"]["baselines"]["global_mean"]["name"]}
+    metrics["notes"] = opinion_notes(opinion_task_trained, train_after_mean)
     write_json_atomic(metrics, out_dir / "metrics.json")
     return metrics

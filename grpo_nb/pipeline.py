@@ -32,8 +32,9 @@ __all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'LOCK_FILE', 'CREDENTIAL_KEYS_ALLOWE
            'check_run_name', 'run_layout', 'RedactSecrets', 'setup_logging', 'needs_hub', 'setup_environment',
            'read_json', 'package_source', 'code_version', 'now', 'RunLockedError', 'acquire_run_lock',
            'release_run_lock', 'is_credential_key', 'redact_record', 'snapshot_dict', 'write_snapshot', 'write_record',
-           'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'evaluate', 'visible_gpus',
-           'accelerate_command', 'redact_file', 'trained_model_problem', 'RunInterrupted', 'run_pipeline']
+           'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling', 'opinion_task_trained',
+           'evaluate', 'visible_gpus', 'accelerate_command', 'redact_file', 'trained_model_problem', 'RunInterrupted',
+           'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
@@ -280,48 +281,54 @@ def _model_for_eval(cfg: RecipeConfig, model_path: str | None):
                     "has no GPU here" if vllm_available() else "is not installed")
     return load_model_and_tokenizer(args, for_training=False, texts_fn=embedded_tokenizer_texts)
 
-def _train_baselines(cfg: RecipeConfig, dataset: str | None) -> tuple[list[int], dict]:
-    from grpo_nb.data import filter_rows
-    from grpo_nb.opinion import after_means, last_steps
-    from grpo_nb.prepare import load_clean_split
-    rows, _ = load_clean_split(cfg.script, cfg.script.dataset_train_split, dataset)
-    rows = filter_rows(rows, issues=cfg.script.issues, studies=cfg.script.studies)
-    return [r["gold_index"] for r in rows], after_means(last_steps(rows))
+def eval_sampling(cfg: RecipeConfig) -> dict:
+    "Generation settings of an evaluation: one greedy answer, or `eval_num_samples` sampled at a temperature > 0."
+    s = cfg.script
+    k = s.eval_num_samples
+    temperature = s.eval_temperature if k == 1 or s.eval_temperature > 0 else cfg.training.temperature
+    return dict(batch_size=s.eval_batch_size, max_new_tokens=s.eval_max_new_tokens, temperature=temperature,
+                top_p=s.eval_top_p)
+
+def opinion_task_trained(cfg: RecipeConfig) -> bool:
+    "Whether training rewarded anything about opinions (the `<opinion>` direction inside next-video prompts)."
+    return bool(cfg.script.ask_opinion and "opinion_direction" in cfg.script.reward_funcs)
 
 def evaluate(cfg: RecipeConfig, model_path: str | os.PathLike | None, out_dir: str | os.PathLike, *,
              tasks: tuple[str, ...] = ("next_video", "opinion"), split: str | None = None, dataset: str | None = None,
              max_eval_samples: int | None = None, model_and_tokenizer=None) -> dict:
-    "Evaluate a model on the next-video and/or opinion tasks; writes predictions and metrics under `out_dir`."
-    from grpo_nb.data import filter_rows
+    "Evaluate a model on the next-video and/or opinion tasks; writes predictions, metrics and the data audit under `out_dir`."
     from grpo_nb.next_video import evaluate_next_video
-    from grpo_nb.opinion import evaluate_opinion, opinion_examples
-    from grpo_nb.prepare import load_clean_split, prepare_split
+    from grpo_nb.opinion import after_means, evaluate_opinion, last_steps, opinion_examples
+    from grpo_nb.prepare import prepare_for_evaluation
     unknown = set(tasks) - {"next_video", "opinion"}
     if unknown: raise ValueError(f"unknown task(s) {sorted(unknown)}; tasks are next_video, opinion")
     s, out = cfg.script, Path(out_dir)
-    split = split or s.dataset_test_split
-    cap = max_eval_samples if max_eval_samples is not None else s.max_eval_samples
+    prepared = prepare_for_evaluation(cfg, dataset, eval_split=split, max_eval_samples=max_eval_samples)
+    stats = prepared["stats"]
     model, tokenizer = model_and_tokenizer or _model_for_eval(cfg, model_path)
-    gen = dict(batch_size=s.eval_batch_size, max_new_tokens=s.eval_max_new_tokens, temperature=s.eval_temperature,
-               top_p=s.eval_top_p, max_eval_samples=cap)
-    train_gold, train_after = _train_baselines(cfg, dataset)
+    gen = eval_sampling(cfg)
+    uncertainty = dict(bootstrap_resamples=s.bootstrap_resamples, bootstrap_seed=s.bootstrap_seed)
     results = {}
     if "next_video" in tasks:
-        examples, stats = prepare_split(cfg, split, dataset, max_samples=cap)
         write_json_atomic(stats, out / "next_video" / "prepare_stats.json")
-        log.info("next video: %d examples from %s", len(examples), stats["dataset"])
-        results["next_video"] = evaluate_next_video(model, tokenizer, examples, out / "next_video",
-                                                    train_gold_indices=train_gold, **gen)
+        log.info("next video: %d examples (%s)", len(prepared["eval_examples"]), stats["eval"]["sample"]["summary"])
+        results["next_video"] = evaluate_next_video(model, tokenizer, prepared["eval_examples"], out / "next_video",
+                                                    num_samples=s.eval_num_samples,
+                                                    train_examples=prepared["train_examples"], **gen, **uncertainty)
     if "opinion" in tasks:
-        rows, _ = load_clean_split(s, split, dataset)
-        rows = filter_rows(rows, issues=s.issues, studies=s.studies)
-        examples = opinion_examples(rows, max_history=s.max_history, max_title_chars=s.max_title_chars)
-        write_json_atomic({"participants": examples.n_participants, "examples": len(examples), "dropped": examples.dropped},
+        examples = opinion_examples(prepared["eval_rows"], max_history=s.max_history, max_title_chars=s.max_title_chars,
+                                    profile_text_columns=s.profile_text_columns)
+        train_after = after_means(last_steps(prepared["train_rows"])) if prepared["train_rows"] else None
+        write_json_atomic({"participants": examples.n_participants, "examples": len(examples), "dropped": examples.dropped,
+                           "splits": stats["splits"], "sample": stats["eval"]["sample"],
+                           "prompt_fields": stats["prompt_fields"], "direction_tolerance": s.direction_tolerance},
                           out / "opinion" / "prepare_stats.json")
         if examples:
             log.info("opinion: %d participants", len(examples))
-            results["opinion"] = evaluate_opinion(model, tokenizer, examples, out / "opinion",
-                                                  train_after_mean=train_after or None, **gen)
+            greedy = dict(gen, temperature=s.eval_temperature)          # one answer per participant: eval_num_samples is next-video only
+            results["opinion"] = evaluate_opinion(model, tokenizer, examples, out / "opinion", **greedy, **uncertainty,
+                                                  tolerance=s.direction_tolerance, train_after_mean=train_after or None,
+                                                  opinion_task_trained=opinion_task_trained(cfg))
         else: log.warning("opinion: no participant with valid before/after opinions: task skipped")
     return results
 
@@ -390,20 +397,12 @@ def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) 
         train(run_cfg, resume_from_checkpoint=resume)
 
 def trained_model_problem(train_dir: str | os.PathLike) -> str | None:
-    "Why the finished training folder `train_dir` holds no loadable model (None when it does, or when nothing was trained)."
+    "Why a finished training folder holds no loadable model (`grpo_nb.model.model_folder_problem`); None if untrained."
+    from grpo_nb.model import model_folder_problem
     d = Path(train_dir)
     if not (d / "train_results.json").is_file(): return None
-    missing = [n for n in ("config.json",) if not (d / n).is_file()]
-    weights = list(d.glob("*.safetensors")) + list(d.glob("pytorch_model*.bin"))
-    if not weights: missing.append("model weights (model.safetensors)")
-    elif any(w.stat().st_size == 0 for w in weights): missing.append(f"complete weights ({', '.join(w.name for w in weights if not w.stat().st_size)} is empty)")
-    if (d / "model.safetensors.index.json").is_file():
-        index = read_json(d / "model.safetensors.index.json", {}) or {}
-        shards = sorted(set((index.get("weight_map") or {}).values()))
-        missing += [f"shard {s}" for s in shards if not (d / s).is_file()]
-    if not missing: return None
-    return (f"{d} has train_results.json (training finished) but no {', no '.join(missing)}: evaluating it would "
-            "silently score another model. Train again (grpo-nb pipeline … --stages train --overwrite) or restore the files")
+    problem = model_folder_problem(d)
+    return None if problem is None else f"{problem} Evaluating it would silently score another model."
 
 def _run_evaluate(cfg: RecipeConfig, layout: RunLayout) -> dict:
     if (problem := trained_model_problem(layout.train)): raise RunError(problem)
@@ -515,7 +514,10 @@ def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe,
             if stage == "train": _run_train(cfg, layout, via, overwrite)
             elif stage == "evaluate":
                 _run_evaluate(cfg, layout)
-                record["dropped"] = read_json(layout.next_video / "prepare_stats.json", {}).get("dropped", {})
+                prepared = read_json(layout.next_video / "prepare_stats.json", {}) or {}
+                for side in ("train", "eval"):
+                    if isinstance(prepared.get(side), dict) and prepared[side].get("dropped"):
+                        record.setdefault("dropped_rows", {})[side] = prepared[side]["dropped"]
             else: record["report"] = str(_run_report(layout, via))
         except BaseException as e:
             status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"

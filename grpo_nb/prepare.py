@@ -11,90 +11,279 @@ import os
 from pathlib import Path
 
 from .config import RecipeConfig, ScriptArguments, write_atomic
+from typing import Iterable
+
 from .data import (DropStats, SplitNotFoundError, clean_rows, filter_rows, load_slates, mix_datasets,
-                          split_by_participant)
-from .prompts import build_opinion_messages, prepare_examples
+                          sample_participants, split_by_participant)
+from .prompts import build_opinion_messages, prepare_examples, prompt_fields
 from .synthetic import generate_rows
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'EMBEDDED_SOURCES', 'load_source_split', 'load_clean_split', 'prompt_options', 'prepare_split',
-           'write_prepared', 'read_prepared', 'embedded_tokenizer_texts']
+__all__ = ['log', 'EMBEDDED_SOURCES', 'NoTrainingRowsError', 'resolve_source_splits', 'load_split_sides', 'load_source_split',
+           'load_clean_split', 'ParticipantOverlapError', 'participant_overlap', 'check_participant_overlap',
+           'hold_out_eval_videos', 'prompt_options', 'load_train_and_eval_rows', 'prepare_train_and_eval',
+           'prepare_split', 'prepare_for_evaluation', 'write_prepared', 'read_prepared', 'embedded_tokenizer_texts']
 
 # %% ../nbs/05_prepare.ipynb #cfce63ad
 EMBEDDED_SOURCES = ("embedded", "synthetic")
 
-def _participant_split(rows: list[dict], split: str, script: ScriptArguments, source: str) -> list[dict]:
-    train, validation = split_by_participant(rows, script.validation_fraction, script.split_seed)
-    log.info("%s has no %r split: holding out %.0f%% of participants (seed %d) as validation",
-             source, split, 100 * script.validation_fraction, script.split_seed)
-    if split == script.dataset_train_split or split == "train": return train
-    if split == script.dataset_test_split or split in ("validation", "test", "eval"): return validation
-    raise SplitNotFoundError(f"{source} has no split {split!r}; without splits only "
-                             f"{script.dataset_train_split!r} and {script.dataset_test_split!r} can be derived",
-                             [script.dataset_train_split, script.dataset_test_split])
+class NoTrainingRowsError(SplitNotFoundError):
+    "The source has the evaluation split but no training split: nothing to train on that is not evaluated."
 
-def load_source_split(script: ScriptArguments, split: str, source: str | None = None) -> list[dict]:
-    "Raw rows of `split` from `source` (default: the recipe's dataset), split by participant when it has no such split."
+def _try_split(source: str, split: str) -> tuple[list[dict] | None, list[str]]:
+    try: return load_slates(source, split), []
+    except SplitNotFoundError as e: return None, list(e.available)
+
+def _side(rows, source: str, derived: bool, split: str | None = None) -> dict:
+    return {"rows": rows, "source": source, "derived": derived, "split": split}
+
+def _derive(rows, base: str, script: ScriptArguments) -> dict:
+    train, held_out = split_by_participant(rows, script.validation_fraction, script.split_seed)
+    how = f"{script.validation_fraction:.0%} of participants held out by split_seed {script.split_seed}"
+    log.info("%s: deriving train and evaluation rows by participant (%s)", base, how)
+    return {"train": _side(train, f"derived: participants of {base} not held out ({how})", True),
+            "eval": _side(held_out, f"derived: {how} from {base}", True)}
+
+def resolve_source_splits(script: ScriptArguments, source: str | None = None, *, train_split: str | None = None,
+                          eval_split: str | None = None, only_split: str | None = None) -> dict:
+    "{'train': side, 'eval': side} raw rows of one source; side = {rows, source, derived, split} (rows None: no train)."
     source = str(source or script.dataset_name)
+    train_split, eval_split = train_split or script.dataset_train_split, eval_split or script.dataset_test_split
     if source.lower() in EMBEDDED_SOURCES:
         rows = generate_rows(n_participants=script.embedded_participants, seed=script.embedded_seed)
-        return _participant_split(rows, split, script, "the embedded dataset")
-    try: return load_slates(source, split)
-    except SplitNotFoundError as e:
-        if e.available and split in (script.dataset_train_split, script.dataset_test_split) and split not in e.available \
-           and any(s not in (script.dataset_train_split, script.dataset_test_split) for s in e.available):
-            raise  # the source has splits, just not this one: say so rather than re-splitting
-        return _participant_split(load_slates(source, None), split, script, source)
+        return _derive(rows, "the embedded dataset", script)
+    if only_split is not None: return _derive(load_slates(source, only_split), f"{source} split {only_split!r}", script)
+    train, train_has = _try_split(source, train_split)
+    evaluation, eval_has = (train, train_has) if eval_split == train_split else _try_split(source, eval_split)
+    if train is not None and evaluation is not None:
+        return {"train": _side(train, f"{source} split {train_split!r}", False, train_split),
+                "eval": _side(evaluation, f"{source} split {eval_split!r}", False, eval_split)}
+    if train is not None: return _derive(train, f"{source} split {train_split!r}", script)
+    if evaluation is not None:
+        return {"train": _side(None, f"{source} has split {eval_split!r} but no {train_split!r}: no training rows that "
+                                     "are not evaluated. Point at a source with a training split, or (knowingly) set "
+                                     f"dataset_train_split: {eval_split} and allow_participant_overlap: true", False),
+                "eval": _side(evaluation, f"{source} split {eval_split!r}", False, eval_split)}
+    available = sorted(set(train_has) | set(eval_has))
+    if len(available) > 1:
+        raise SplitNotFoundError(f"{source} has splits {', '.join(available)} but neither {train_split!r} nor "
+                                 f"{eval_split!r}; set dataset_train_split / dataset_test_split to two of them", available)
+    only = available[0] if available else None
+    return _derive(load_slates(source, only), source + (f" split {only!r}" if only else ""), script)
 
-# %% ../nbs/05_prepare.ipynb #88900986
-def _clean_part(rows, name, require_opinion=False) -> tuple[list[dict], DropStats]:
-    kept, stats = clean_rows(rows, require_opinion=require_opinion)
-    log.info("%s: %s", name, stats.summary() if hasattr(stats, "summary") else stats.to_dict())
-    return kept, stats
+# %% ../nbs/05_prepare.ipynb #5067950c
+def _clean(rows, script: ScriptArguments, remedies: bool) -> tuple[list[dict], DropStats]:
+    return clean_rows(rows, direction_tolerance=script.direction_tolerance,
+                      drop_appended_gold=bool(remedies and script.drop_appended_gold))
+
+def _mixture_entries(script: ScriptArguments, source: str | None) -> list[dict]:
+    if not (script.dataset_mixture and source is None): return [{"name": str(source or script.dataset_name), "weight": 1.0}]
+    for entry in script.dataset_mixture:
+        if "name" not in entry or "weight" not in entry:
+            raise ValueError(f"dataset_mixture entry {entry} needs 'name' and 'weight'")
+    return list(script.dataset_mixture)
+
+def load_split_sides(script: ScriptArguments, source: str | None = None, *, eval_split: str | None = None,
+                     remedies: bool = True) -> dict:
+    "Cleaned {'train', 'eval'} sides: {rows, drops (DropStats), source, derived}; train rows None when there are none."
+    entries, parts = _mixture_entries(script, source), {"train": [], "eval": []}
+    for entry in entries:
+        sides = resolve_source_splits(script, entry["name"], eval_split=eval_split, only_split=entry.get("split"))
+        for name, side in sides.items():
+            cleaned = _clean(side["rows"], script, remedies) if side["rows"] is not None else (None, DropStats())
+            if cleaned[0] is not None: log.info("%s (%s): %s", entry["name"], name, cleaned[1].summary())
+            parts[name].append((entry, side, *cleaned))
+    out = {}
+    for name, got in parts.items():
+        drops = sum((d for *_, d in got), DropStats())
+        label = " + ".join(side["source"] for _, side, *_ in got)
+        if any(rows is None for *_, rows, _ in got):
+            out[name] = {"rows": None, "drops": drops, "source": label, "derived": False}; continue
+        if len(got) == 1: rows = got[0][2]
+        elif name == "train": rows = mix_datasets([(rows, float(e["weight"])) for e, _, rows, _ in got], seed=script.split_seed)
+        else: rows = [r for *_, part, _ in got for r in part]
+        out[name] = {"rows": rows, "drops": drops, "source": label, "derived": any(s["derived"] for _, s, *_ in got)}
+    return out
+
+def load_source_split(script: ScriptArguments, split: str, source: str | None = None) -> list[dict]:
+    "Raw rows of `split` from `source` (default: the recipe's dataset) under the split rule above."
+    sides = resolve_source_splits(script, source, **_split_names(script, split))
+    return _rows_of(sides[_side_name(script, split)], split)
+
+def _side_name(script: ScriptArguments, split: str) -> str:
+    return "train" if split == script.dataset_train_split else "eval"
+
+def _split_names(script: ScriptArguments, split: str) -> dict:
+    return {} if split == script.dataset_train_split else {"eval_split": split}
+
+def _rows_of(side: dict, split: str) -> list[dict]:
+    if side["rows"] is None: raise NoTrainingRowsError(side["source"], [])
+    return side["rows"]
 
 def load_clean_split(script: ScriptArguments, split: str, source: str | None = None) -> tuple[list[dict], DropStats]:
-    "Cleaned rows of a split (a single source or the recipe's mixture) and the drop counts."
-    if script.dataset_mixture and source is None:
-        parts, total = [], None
-        for entry in script.dataset_mixture:
-            if "name" not in entry or "weight" not in entry:
-                raise ValueError(f"dataset_mixture entry {entry} needs 'name' and 'weight'")
-            rows = load_source_split(script, entry.get("split", split), entry["name"])
-            kept, stats = _clean_part(rows, entry["name"])
-            parts.append((kept, float(entry["weight"])))
-            total = stats if total is None else total + stats
-        return mix_datasets(parts, seed=script.split_seed), total
-    source = str(source or script.dataset_name)
-    return _clean_part(load_source_split(script, split, source), source)
+    "Cleaned rows of one side (`split` = the recipe's train split, else evaluation), no remedies, and the drop counts."
+    side = load_split_sides(script, source, remedies=False, **_split_names(script, split))[_side_name(script, split)]
+    return _rows_of(side, split), side["drops"]
 
 # %% ../nbs/05_prepare.ipynb #8485e294
+class ParticipantOverlapError(ValueError):
+    "Training and evaluation share participants (and the recipe does not allow it)."
+    def __init__(self, shared: set):
+        self.shared = set(shared)
+        ids = ", ".join(sorted(map(str, self.shared))[:5])
+        super().__init__(f"training and evaluation share {len(self.shared)} participant(s) (e.g. {ids}): the evaluation "
+                         "would score people the model was trained on. Use a source whose splits are disjoint, or "
+                         "set `allow_participant_overlap: true` in the recipe to accept it knowingly (the report then "
+                         "says so at the top).")
+
+def participant_overlap(train: Iterable[dict], eval: Iterable[dict]) -> set:
+    "Participant ids present in both `train` and `eval` (rows or examples)."
+    ids = lambda rows: {str(r.get("participant_id")) for r in rows if r.get("participant_id") not in (None, "")}
+    return ids(train) & ids(eval)
+
+def check_participant_overlap(train, eval, allow: bool = False) -> set:
+    "The shared participants; raises `ParticipantOverlapError` when there are any and `allow` is False."
+    shared = participant_overlap(train, eval)
+    if shared and not allow: raise ParticipantOverlapError(shared)
+    if shared: log.warning("training and evaluation share %d participants (allow_participant_overlap: true)", len(shared))
+    return shared
+
+# %% ../nbs/05_prepare.ipynb #9a42ce83
+def _row_videos(row: dict) -> set[str]:
+    return {str(i["id"]) for i in row["slate_items"]} | {str(row["next_video_id"]), str(row["current_video_id"])}
+
+def hold_out_eval_videos(train_rows: list[dict], eval_rows: list[dict], drops: DropStats) -> list[dict]:
+    "Training rows that show no video offered on an evaluation slate; the others counted as `video_in_eval`."
+    offered = {str(i["id"]) for r in eval_rows for i in r["slate_items"]}
+    kept = [r for r in train_rows if not (_row_videos(r) & offered)]
+    for _ in range(len(train_rows) - len(kept)): drops.count("video_in_eval")
+    drops.rows_kept -= len(train_rows) - len(kept)
+    return kept
+
+# %% ../nbs/05_prepare.ipynb #8c1c4b1d
 def prompt_options(script: ScriptArguments) -> dict:
     "The recipe's prompt options, as `grpo_nb.prompts.prepare_examples` takes them."
     return dict(max_history=script.max_history, option_order=script.option_order, option_fields=script.option_fields,
                 option_seed=script.option_seed, max_title_chars=script.max_title_chars, ask_opinion=script.ask_opinion,
-                system_prompt=script.system_prompt)
+                system_prompt=script.system_prompt, profile_text_columns=script.profile_text_columns)
 
-def _cap(split: str, script: ScriptArguments) -> int | None:
-    return script.max_train_samples if split == script.dataset_train_split else script.max_eval_samples
+def _dataset_label(script: ScriptArguments, dataset):
+    return script.dataset_mixture if (script.dataset_mixture and dataset is None) else str(dataset or script.dataset_name)
+
+def _no_rows_error(name, split, label, rows_after_clean, drops, script):
+    why = (f"every row was dropped ({drops.summary()})" if not rows_after_clean else
+           f"{rows_after_clean} usable rows, none left after the filters issues={script.issues}, studies={script.studies}"
+           + (" and the video hold-out" if name == "train" and script.video_holdout == "eval_videos" else ""))
+    return ValueError(f"no examples in split {split!r} of {label}: {why}")
+
+def load_train_and_eval_rows(cfg: RecipeConfig, dataset: str | None = None, *, eval_split: str | None = None,
+                             need_train: bool = True, max_eval_samples: int | None = None,
+                             max_train_samples: int | None = None) -> tuple[list[dict] | None, list[dict], dict]:
+    "Rows of both sides after cleaning, filters, caps and remedies (train None when not needed) and their statistics."
+    script = cfg.script
+    sides = load_split_sides(script, dataset, eval_split=eval_split)
+    train, evaluation = sides["train"], sides["eval"]
+    eval_cap = max_eval_samples if max_eval_samples is not None else script.max_eval_samples
+    eval_rows = filter_rows(evaluation["rows"], issues=script.issues, studies=script.studies)
+    eval_after_filters = len(eval_rows)
+    eval_rows, sample = sample_participants(eval_rows, eval_cap, seed=script.split_seed)
+    stats = {"eval": {"split": eval_split or script.dataset_test_split, **evaluation["drops"].to_dict(),
+                      "rows_after_filters": eval_after_filters, "max_samples": eval_cap, "sample": sample},
+             "train": None}
+    train_rows = None
+    if need_train and train["rows"] is None: raise NoTrainingRowsError(train["source"], [])
+    if need_train:
+        rows = train["rows"]
+        if script.video_holdout == "eval_videos": rows = hold_out_eval_videos(rows, eval_rows, train["drops"])
+        rows = filter_rows(rows, issues=script.issues, studies=script.studies)
+        train_cap = max_train_samples if max_train_samples is not None else script.max_train_samples
+        train_rows = rows[:train_cap] if train_cap else rows
+        stats["train"] = {"split": script.dataset_train_split, **train["drops"].to_dict(), "rows_after_filters": len(rows),
+                          "max_samples": train_cap}
+        shared = check_participant_overlap(train_rows, eval_rows, script.allow_participant_overlap)
+    else: shared = set()
+    count = lambda rows: None if rows is None else {"rows": len(rows), "participants": len({r["participant_id"] for r in rows})}
+    stats["splits"] = {"train": {"source": train["source"], "derived": train["derived"], **(count(train_rows) or {})},
+                       "eval": {"source": evaluation["source"], "derived": evaluation["derived"], **count(eval_rows)},
+                       "shared_participants": len(shared), "overlap_allowed": bool(script.allow_participant_overlap)}
+    stats.update(dataset=_dataset_label(script, dataset), direction_tolerance=script.direction_tolerance,
+                 remedies={"drop_appended_gold": script.drop_appended_gold, "video_holdout": script.video_holdout},
+                 filters={"issues": script.issues, "studies": script.studies})
+    return train_rows, eval_rows, stats
+
+def _examples(rows, name, split, stats, script, permutations=1):
+    side = stats[name]
+    if not rows:
+        raise _no_rows_error(name, split, stats["dataset"], side["rows_kept"], DropStats(side["rows_in"], side["rows_kept"],
+                             side["dropped"]), script)
+    examples = prepare_examples(rows, permutations=permutations, **prompt_options(script))
+    side.update(examples=len(examples), permutations=permutations)
+    return examples
+
+def prepare_train_and_eval(cfg: RecipeConfig, dataset: str | None = None, *,
+                           eval_split: str | None = None) -> tuple[list[dict], list[dict], dict]:
+    "Training and evaluation examples of the recipe (disjoint participants) and the statistics of how they were made."
+    script = cfg.script
+    train_rows, eval_rows, stats = load_train_and_eval_rows(cfg, dataset, eval_split=eval_split)
+    train = _examples(train_rows, "train", script.dataset_train_split, stats, script)
+    evaluation = _examples(eval_rows, "eval", stats["eval"]["split"], stats, script, script.eval_permutations)
+    stats["prompt_fields"] = prompt_fields(train_rows + eval_rows, script.profile_text_columns)
+    return train, evaluation, stats
 
 def prepare_split(cfg: RecipeConfig, split: str, dataset: str | None = None, *,
                   max_samples: int | None = None) -> tuple[list[dict], dict]:
-    "Prepared examples of `split` and the statistics of how they were made."
+    "Prepared examples of one side (`split`: the recipe's train split, else evaluation) and their statistics."
+    script, name = cfg.script, _side_name(cfg.script, split)
+    caps = {"max_train_samples": max_samples} if name == "train" else {"max_eval_samples": max_samples}
+    train_rows, eval_rows, stats = load_train_and_eval_rows(cfg, dataset, need_train=name == "train",
+                                                            **_split_names(script, split), **caps)
+    rows = train_rows if name == "train" else eval_rows
+    examples = _examples(rows, name, split, stats, script)
+    side = stats[name]
+    return examples, {"dataset": stats["dataset"], "split": split, "split_source": stats["splits"][name],
+                      **{k: side[k] for k in ("rows_in", "rows_kept", "rows_dropped", "dropped", "notes",
+                                              "rows_after_filters", "examples", "max_samples")},
+                      "sample": side.get("sample"), "filters": stats["filters"], "splits": stats["splits"],
+                      "prompt_fields": prompt_fields(rows, script.profile_text_columns),
+                      "direction_tolerance": script.direction_tolerance, "remedies": stats["remedies"]}
+
+# %% ../nbs/05_prepare.ipynb #57b36b04
+def _training_side(cfg: RecipeConfig, dataset: str | None, eval_split: str | None, max_eval_samples: int | None):
+    "(train rows or None, eval rows, stats) — train rows from the recipe's own data, eval rows from `dataset` or it."
+    kw = dict(eval_split=eval_split, max_eval_samples=max_eval_samples)
+    try:
+        if dataset is None: return load_train_and_eval_rows(cfg, **kw)
+        _, eval_rows, stats = load_train_and_eval_rows(cfg, dataset, need_train=False, **kw)
+        train_rows, _, own = load_train_and_eval_rows(cfg)
+        shared = check_participant_overlap(train_rows, eval_rows, cfg.script.allow_participant_overlap)
+        stats["train"], stats["splits"]["train"] = own["train"], own["splits"]["train"]
+        stats["splits"]["shared_participants"] = len(shared)
+        return train_rows, eval_rows, stats
+    except NoTrainingRowsError as e:
+        log.warning("no training split to learn the baselines from (%s): train-learned baselines and the data audit "
+                    "are not computed", e)
+        _, eval_rows, stats = load_train_and_eval_rows(cfg, dataset, need_train=False, **kw)
+        stats["splits"]["train"] = {"source": None, "derived": False, "rows": 0, "participants": 0, "note": str(e)}
+        return None, eval_rows, stats
+
+def prepare_for_evaluation(cfg: RecipeConfig, dataset: str | None = None, *, eval_split: str | None = None,
+                           max_eval_samples: int | None = None) -> dict:
+    "Train and eval rows and examples of an evaluation, and their statistics with the data audit (`stats['audit']`)."
+    from grpo_nb.baselines import audit_splits
     script = cfg.script
-    rows, drops = load_clean_split(script, split, dataset)
-    filtered = filter_rows(rows, issues=script.issues, studies=script.studies)
-    cap = max_samples if max_samples is not None else _cap(split, script)
-    examples = prepare_examples(filtered[:cap] if cap else filtered, **prompt_options(script))
-    stats = {"dataset": str(dataset or script.dataset_name) if not (script.dataset_mixture and dataset is None) else script.dataset_mixture,
-             "split": split, **drops.to_dict(), "rows_after_filters": len(filtered), "examples": len(examples),
-             "filters": {"issues": script.issues, "studies": script.studies}, "max_samples": cap}
-    if not examples:
-        why = (f"every row was dropped ({drops.summary()})" if not rows else
-               f"{len(rows)} usable rows, none left after the filters issues={script.issues}, studies={script.studies}")
-        raise ValueError(f"no examples in split {split!r} of {stats['dataset']}: {why}")
-    return examples, stats
+    train_rows, eval_rows, stats = _training_side(cfg, dataset, eval_split, max_eval_samples)
+    train = _examples(train_rows, "train", script.dataset_train_split, stats, script) if train_rows else []
+    evaluation = _examples(eval_rows, "eval", stats["eval"]["split"], stats, script, script.eval_permutations)
+    stats["prompt_fields"] = prompt_fields((train_rows or []) + eval_rows, script.profile_text_columns)
+    if train:
+        stats["audit"] = audit_splits(train, evaluation, margin=script.audit_margin,
+                                      n_resamples=script.bootstrap_resamples, seed=script.bootstrap_seed)
+    else: stats["audit"] = {"groups": {}, "warnings": [], "note": "not computed: no training split"}
+    for warning in stats["audit"]["warnings"]: log.warning("data audit: %s", warning)
+    return {"train_rows": train_rows or [], "eval_rows": eval_rows, "train_examples": train,
+            "eval_examples": evaluation, "stats": stats}
 
 # %% ../nbs/05_prepare.ipynb #f96a27c9
 def write_prepared(examples: list[dict], stats: dict, out_dir: str | os.PathLike) -> dict[str, Path]:

@@ -24,18 +24,21 @@ from .opinion import DIRECTION_TOLERANCE, as_opinion, change_direction
 from .rewards import parse_opinion_index
 
 # %% auto #0
-__all__ = ['SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'MISSING', 'BASELINE_LABELS', 'BASELINE_HOW', 'TRAINING_SIGNALS',
-           'GENERATED_SOURCES', 'SUBREPORTS', 'PLOTS', 'secret_values', 'redact_secrets', 'write_text_atomic',
-           'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration',
-           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root', 'resolve_run_dir',
-           'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
-           'load_config_part', 'load_run', 'baseline_label', 'best_baseline', 'compare_with_baseline', 'group_table',
-           'n_options_groups', 'baselines_table', 'plot_accuracy', 'not_run_page', 'next_video_markdown',
-           'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration',
+__all__ = ['SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW',
+           'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS', 'SUBREPORTS', 'PLOTS', 'secret_values', 'redact_secrets',
+           'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval',
+           'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root',
+           'resolve_run_dir', 'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part',
+           'load_training_part', 'load_config_part', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
+           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
+           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
+           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
+           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
+           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
            'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training',
            'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
-           'samples_markdown', 'is_generated_run', 'report_banners', 'banner_block', 'run_table', 'stages_table',
-           'dropped_rows_table', 'headline_rows', 'summary_markdown', 'render_report']
+           'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'summary_markdown',
+           'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
 SECRET_NAME_PATTERN = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY)$|(_TOKEN|_API_KEY|_SECRET|_PASSWORD)$")
@@ -267,11 +270,60 @@ def load_run(run_dir: str | os.PathLike) -> dict:
             "next_video": load_eval_part(run_dir / "evaluate" / "next_video"),
             "opinion": load_eval_part(run_dir / "evaluate" / "opinion")}
 
-# %% ../nbs/10_reports.ipynb #d052349d
+# %% ../nbs/10_reports.ipynb #3482a5e1
+GENERATED_SOURCES = ("embedded", "synthetic")
+
+def _dataset_names(loaded: dict) -> list[str]:
+    raw = (loaded.get("config") or {}).get("raw") or {}
+    names = [raw.get("dataset_name"), (loaded.get("run") or {}).get("dataset")]
+    for key in ("next_video", "opinion"):
+        names.append(((loaded.get(key) or {}).get("prepare_stats") or {}).get("dataset"))
+    mixture = raw.get("dataset_mixture")
+    if isinstance(mixture, list): names += [m.get("name") for m in mixture if isinstance(m, dict)]
+    return [str(n) for n in names if isinstance(n, (str, os.PathLike))]
+
+def is_generated_run(loaded: dict) -> bool:
+    "Whether any data source the run names is the generated embedded dataset."
+    return any(n.strip().lower() in GENERATED_SOURCES for n in _dataset_names(loaded))
+
+def _sample_banner(sample: dict) -> str | None:
+    rows, rows_all = sample.get("rows_sampled"), sample.get("rows_available")
+    if not (_finite(rows) and _finite(rows_all)) or rows >= rows_all: return None
+    return (f"**A sample:** evaluated {fmt_num(rows)} of {fmt_num(rows_all)} rows, "
+            f"{fmt_num(sample.get('participants_sampled'))} of {fmt_num(sample.get('participants_available'))} "
+            f"participants (seeded sample of whole participants, `max_eval_samples`).")
+
+def stats_banners(stats: dict, generated: bool = False) -> list[str]:
+    "Warnings from one evaluation's `prepare_stats.json`: generated data, shared participants, the audit, sampling."
+    out = []
+    if generated:
+        out.append("**Generated data:** this run shows the pipeline works, not a result. The embedded dataset is "
+                   "generated by a documented rule; no figure here says anything about real viewers.")
+    shared = (stats.get("splits") or {}).get("shared_participants")
+    if _finite(shared) and shared > 0:
+        out.append(f"**Training and evaluation share {fmt_num(shared)} participants** "
+                   f"(`allow_participant_overlap: true`): the figures below are not held-out results.")
+    out += [f"**Data audit:** {w}" for w in (stats.get("audit") or {}).get("warnings") or []]
+    sample = stats.get("sample") or (stats.get("eval") or {}).get("sample") or {}
+    if (banner := _sample_banner(sample)): out.append(banner)
+    return out
+
+def report_banners(loaded: dict) -> list[str]:
+    "Warnings to print above every table: generated data, shared participants, the data audit, sampling."
+    return stats_banners(((loaded.get("next_video") or {}).get("prepare_stats") or {}), is_generated_run(loaded))
+
+def banner_block(banners: Sequence[str]) -> str:
+    "Banners as Markdown blockquotes (empty when there are none)."
+    return "".join(f"> ⚠️ {b}\n>\n" for b in banners).removesuffix(">\n") + ("\n" if banners else "")
+
+# %% ../nbs/10_reports.ipynb #0de6f204
 BASELINE_LABELS = {
     "random": "random pick (expected, 1/n options)",
     "most_frequent_gold_index_train": "most-frequent position, learned on train",
     "most_frequent_gold_index_eval": "most-frequent position, on the evaluated rows (peeks)",
+    "popularity_train": "video popularity (times chosen), learned on train",
+    "popularity_rate_train": "video popularity (chosen-to-shown rate), learned on train",
+    "title_length_train": "leak probe: title formatting only, learned on train",
     "leak_probe_odd_option": "leak probe: the option whose fields differ",
     "pick_last_option": "leak probe: the last option",
 }
@@ -282,26 +334,49 @@ def baseline_label(key: str) -> str:
     "Reader-facing name of a next-video baseline key."
     return BASELINE_LABELS.get(key, key.replace("_", " "))
 
+def baseline_kind(b: dict) -> str:
+    "`honest` (learned on train or chance), `leak probe`, `peeks` (learned on the evaluated rows), or both."
+    if b.get("learned_on") == "eval_rows": return "peeks at the evaluated rows"
+    kinds = [k for k, on in (("honest", b.get("honest")), ("leak probe", b.get("leak_probe"))) if on]
+    return " + ".join(kinds) or MISSING
+
 def best_baseline(metrics: dict) -> tuple[str, dict] | None:
     "(key, baseline) of the most accurate next-video baseline that has an accuracy, else None."
     scored = [(k, b) for k, b in (metrics.get("baselines") or {}).items() if isinstance(b, dict) and _finite(b.get("accuracy"))]
     return max(scored, key=lambda kb: kb[1]["accuracy"]) if scored else None
 
+def best_honest_comparison(metrics: dict) -> tuple[str, dict] | None:
+    "(key, paired comparison) against the most accurate honest baseline (learned on train or chance), else None."
+    comps = metrics.get("comparisons") or {}
+    honest = [(k, c) for k, c in comps.items() if isinstance(c, dict) and c.get("honest")
+              and c.get("learned_on") != "eval_rows" and _finite(c.get("baseline_accuracy"))]
+    return max(honest, key=lambda kc: kc[1]["baseline_accuracy"]) if honest else None
+
+def verdict_words(c: dict | None, what: str = "the baseline") -> str:
+    "`better than …` / `worse than …` / `indistinguishable from …` with the difference and its interval."
+    if not c or not c.get("verdict"): return "no verdict (no interval could be computed)"
+    word = {"better": "better than", "worse": "worse than", "indistinguishable": "indistinguishable from"}[c["verdict"]]
+    p = c.get("p_value")
+    return (f"{word} {what} (difference {fmt_signed(c.get('estimate'))}, 95% CI {fmt_interval(c.get('ci95'))}"
+            + (f", sign-flip p = {fmt_num(p)}" if _finite(p) else "") + ")")
+
 def compare_with_baseline(ci, baseline_accuracy) -> str:
-    "Whether a baseline accuracy lies below, inside or above the model's 95% interval, in words."
+    "Whether a baseline accuracy lies below, inside or above the model's 95% interval, in words (no paired test)."
     if not _finite(baseline_accuracy) or fmt_interval(ci) == MISSING: return "no baseline to compare"
     lo, hi = ci
     if baseline_accuracy < lo: return "better: the baseline is below the model's 95% interval"
     if baseline_accuracy > hi: return "worse: the baseline is above the model's 95% interval"
     return "not distinguishable: the baseline lies inside the model's 95% interval"
 
-# %% ../nbs/10_reports.ipynb #75a1b29f
-_GROUP_HEADERS = ["N rows", "N eligible", "correct", "accuracy ↑", "95% interval", "parsed ↑", "valid ↑", "format ↑"]
+# %% ../nbs/10_reports.ipynb #cc27ec9f
+_GROUP_HEADERS = ["N rows", "N eligible", "correct", "accuracy ↑", "95% Wilson", "95% clustered", "parsed ↑", "valid ↑",
+                  "format ↑"]
 
 def _group_cells(s: dict) -> list[str]:
     ci = s.get("accuracy_ci95") if s.get("n_eligible") else None                 # no interval around nothing
+    clustered = s.get("accuracy_ci95_clustered") if s.get("n_eligible") else None
     return [fmt_num(s.get("n_seen")), fmt_num(s.get("n_eligible")), fmt_num(s.get("correct")), fmt_num(s.get("accuracy")),
-            fmt_interval(ci), fmt_pct(s.get("parsed_rate")), fmt_pct(s.get("valid_rate")),
+            fmt_interval(ci), fmt_interval(clustered), fmt_pct(s.get("parsed_rate")), fmt_pct(s.get("valid_rate")),
             fmt_pct(s.get("format_rate"))]
 
 def group_table(label: str, groups: Mapping[str, dict]) -> str:
@@ -314,26 +389,42 @@ def n_options_groups(by_n_options: dict) -> dict[str, dict]:
     hist = by_n_options.get("hist_seen") or {}
     get = lambda key, b: (by_n_options.get(key) or {}).get(b)
     return {b: {"n_seen": get("hist_seen", b), "n_eligible": get("hist_eligible", b), "correct": get("hist_correct", b),
-                **{k: get(k, b) for k in ("accuracy", "accuracy_ci95", "parsed_rate", "valid_rate", "format_rate")}}
+                **{k: get(k, b) for k in ("accuracy", "accuracy_ci95", "accuracy_ci95_clustered", "parsed_rate",
+                                           "valid_rate", "format_rate")}}
             for b in hist}
 
+def _baseline_note(key: str, b: dict) -> str:
+    note = b.get("note") or BASELINE_HOW.get(key, "")
+    if _finite(b.get("n_no_option_stood_out")) and b["n_no_option_stood_out"] and _finite(b.get("n")):
+        note = (f"**no option stood out in {fmt_num(b['n_no_option_stood_out'])} of {fmt_num(b['n'])} rows** (it fell "
+                f"back to a position there, so it measures the position prior, not a leak). " + note)
+    return note
+
 def baselines_table(metrics: dict) -> str:
-    "The model beside every next-video baseline: accuracy, 95% interval, correct, N, and what each one does."
-    rows = [["**model**", fmt_num(metrics.get("accuracy_overall")), fmt_interval(metrics.get("accuracy_ci95")),
-             fmt_num(metrics.get("n_correct")), fmt_num(metrics.get("n_eligible")), MISSING, "parsed answer == gold position"]]
+    "The model beside every next-video baseline: kind, accuracy, clustered interval, paired difference and verdict."
+    comps = metrics.get("comparisons") or {}
+    boot = metrics.get("accuracy_bootstrap") or {}
+    rows = [["**model**", MISSING, fmt_num(metrics.get("accuracy_overall")),
+             fmt_interval(boot.get("ci95") or metrics.get("accuracy_ci95")), MISSING, MISSING, MISSING,
+             fmt_num(metrics.get("n_eligible")), "parsed answer == gold position"]]
     for key, b in (metrics.get("baselines") or {}).items():
         if not isinstance(b, dict): continue
+        c = comps.get(key) or {}
         acc = fmt_num(b.get("accuracy")) if b.get("accuracy") is not None else "not computed"
-        rows.append([baseline_label(key), acc, fmt_interval(b.get("ci95")), fmt_num(b.get("correct")),
-                     fmt_num(b.get("n")), fmt_num(b.get("top_index")), b.get("note") or BASELINE_HOW.get(key, "")])
-    return md_table(["predictor", "accuracy ↑", "95% interval", "correct", "N", "picks position", "how"], rows)
+        rows.append([baseline_label(key), baseline_kind(b), acc, fmt_interval(b.get("ci95_clustered") or b.get("ci95")),
+                     fmt_signed(c.get("estimate")), fmt_interval(c.get("ci95")), c.get("verdict") or MISSING,
+                     fmt_num(b.get("n")), _baseline_note(key, b)])
+    return md_table(["predictor", "kind", "accuracy ↑", "95% interval", "model − it", "95% CI of the difference",
+                     "verdict (model vs it)", "N", "how"], rows)
 
-# %% ../nbs/10_reports.ipynb #8a1c337f
+# %% ../nbs/10_reports.ipynb #61b1081f
 def plot_accuracy(metrics: dict, path: str | os.PathLike) -> Path:
     "Bar chart of the model's next-video accuracy beside every baseline that has one, with 95% intervals."
-    items = [("model", metrics.get("accuracy_overall"), metrics.get("accuracy_ci95"))]
-    items += [(baseline_label(k), b.get("accuracy"), b.get("ci95")) for k, b in (metrics.get("baselines") or {}).items()
-              if isinstance(b, dict) and _finite(b.get("accuracy"))]
+    boot = metrics.get("accuracy_bootstrap") or {}
+    clustered = bool(boot.get("ci95"))
+    items = [("model", metrics.get("accuracy_overall"), boot.get("ci95") or metrics.get("accuracy_ci95"))]
+    items += [(baseline_label(k), b.get("accuracy"), b.get("ci95_clustered") or b.get("ci95"))
+              for k, b in (metrics.get("baselines") or {}).items() if isinstance(b, dict) and _finite(b.get("accuracy"))]
     items = [(name, acc, ci) for name, acc, ci in items if _finite(acc)]
     fig = new_figure(7.5, 0.55 * len(items) + 1.4)
     ax = fig.add_subplot()
@@ -345,41 +436,163 @@ def plot_accuracy(metrics: dict, path: str | os.PathLike) -> Path:
         ax.text(right + 0.015, y, f"{acc:.3f}", va="center", fontsize=8)
     ax.set_yticks(ys, [n for n, _, _ in items], fontsize=8)
     ax.set_xlim(0, 1.12)
-    ax.set_xlabel("accuracy (higher is better); bars: 95% Wilson interval")
+    ax.set_xlabel("accuracy (higher is better); bars: 95% " + ("participant-clustered bootstrap" if clustered else "Wilson")
+                  + " interval")
     ax.set_title(f"Next-video accuracy, N = {fmt_num(metrics.get('n_eligible'))} eligible rows", fontsize=10)
     return save_figure_atomic(fig, path)
 
-# %% ../nbs/10_reports.ipynb #df0ca65b
+# %% ../nbs/10_reports.ipynb #f24f522b
+def _plain(v) -> str:
+    if isinstance(v, (list, tuple)): return ", ".join(map(_plain, v)) or MISSING
+    if isinstance(v, dict): return ", ".join(f"{k}: {_plain(x)}" for k, x in v.items()) or MISSING
+    if isinstance(v, float): return fmt_num(v, 6).rstrip("0").rstrip(".") if abs(v) >= 1e-4 or v == 0 else f"{v:.2e}"
+    return MISSING if v is None else fmt_num(v) if isinstance(v, (int, bool)) else str(v)
+
+def splits_table(stats: dict) -> str | None:
+    "Where the training and evaluation rows came from, with their rows and participants (None without split stats)."
+    splits = stats.get("splits")
+    if not isinstance(splits, dict): return None
+    rows = [[side, _plain((splits.get(side) or {}).get("source")) or MISSING, fmt_num((splits.get(side) or {}).get("rows")),
+             fmt_num((splits.get(side) or {}).get("participants"))] for side in ("train", "eval") if side in splits]
+    out = [md_table(["side", "source", "rows", "participants"], rows),
+           f"Participants in both: **{fmt_num(splits.get('shared_participants'))}**"
+           + (" (allowed by the recipe)" if splits.get("overlap_allowed") else "") + "."]
+    sample = (stats.get("eval") or {}).get("sample") or stats.get("sample") or {}
+    if sample.get("summary"): out.append(f"Evaluated: {sample['summary']}.")
+    fields = stats.get("prompt_fields") or {}
+    if fields:
+        out.append("Profile fields in the prompt: " + (", ".join(f"`{c}`" for c in fields.get("reached_prompt") or []) or "none")
+                   + "; ready-made text columns left out (not known to be pre-treatment): "
+                   + (", ".join(f"`{c}`" for c in fields.get("text_columns_excluded") or []) or "none") + ".")
+    remedies = stats.get("remedies") or {}
+    if remedies: out.append("Remedies: " + ", ".join(f"`{k}: {_plain(v)}`" for k, v in remedies.items()) + ".")
+    return "\n\n".join(out) + "\n"
+
+# %% ../nbs/10_reports.ipynb #e1659689
+def _est(b) -> tuple[str, str]:
+    b = b if isinstance(b, dict) else {}
+    return fmt_num(b.get("estimate")), fmt_interval(b.get("ci95"))
+
+_FIDELITY_LABELS = {"position": "position on the slate", "channel": "channel", "watched": "already watched",
+                    "stance": "stance"}
+
+def fidelity_table(fidelity: dict) -> str:
+    "TVD between model and human choices per attribute: overall, by study, by party and ideology (lower is closer)."
+    rows = []
+    for attr, groups in fidelity.items():
+        if not isinstance(groups, dict): continue
+        flat = [("all", groups.get("all"))] + [(f"{by.removeprefix('by_').replace('_', ' ')} = {k}", g)
+                                                for by, gs in groups.items() if by != "all" and isinstance(gs, dict)
+                                                for k, g in gs.items()]
+        for where, g in flat:
+            if isinstance(g, dict):
+                rows.append([_FIDELITY_LABELS.get(attr, attr), where, fmt_num(g.get("tvd")), fmt_interval(g.get("ci95")),
+                             fmt_num(g.get("n_slates")), fmt_num(g.get("n_categories"))])
+    return md_table(["attribute", "group", "TVD ↓", "95% interval", "slates", "categories"], rows) if rows else "_no rows_\n"
+
+def distribution_markdown(d: dict | None, plots: Sequence[str] = ()) -> str:
+    "The section on the model's choice distribution (see `grpo_nb.next_video`), with its plots."
+    if not d: return "_not measured (no choice distribution in the metrics)_\n"
+    k = d.get("samples_per_slate") or {}
+    out = [f"{fmt_num(d.get('n_slates'))} slates, {fmt_num(k.get('min'))}–{fmt_num(k.get('max'))} completions each "
+           f"({'greedy: one answer, so the distribution is a point mass' if k.get('max') == 1 else 'sampled'}). "
+           f"Smoothing: {d.get('smoothing', MISSING)}.\n",
+           md_table(["per-slate score", "value", "95% interval"],
+                    [[name, *_est(d.get(key))] for key, name in (
+                        ("modal_accuracy", "accuracy of the modal choice ↑"), ("expected_accuracy", "expected accuracy ↑"),
+                        ("log_loss", "log-loss of the human choice ↓"), ("brier", "Brier score ↓"),
+                        ("valid_sample_rate", "share of samples with a valid answer ↑"))]),
+           f"Calibration of the choice probability: ECE {fmt_num((d.get('reliability') or {}).get('ece'))} (lower is better).\n",
+           "#### Model vs people: total-variation distance of the choices\n",
+           fidelity_table(d.get("fidelity") or {})]
+    perm = d.get("permutations") or {}
+    if perm.get("n_permutations", 1) > 1:
+        bias = perm.get("position_bias") or {}
+        out += ["#### The same slate in other orders\n",
+                md_table(["across option orders", "value", "95% interval"],
+                         [["all orders pick the same video ↑", *_est(perm.get("all_orders_agree"))],
+                          ["pairs of orders picking the same video ↑", *_est(perm.get("pairwise_same_video"))],
+                          ["pairs picking the same position but another video ↓", *_est(perm.get("pairwise_same_position_other_video"))],
+                          ["position bias: TVD of chosen positions vs the people's ↓", fmt_num(bias.get("tvd")),
+                           fmt_interval(bias.get("ci95"))]]),
+                f"{fmt_num(perm.get('n_slates'))} slates in {fmt_num(perm.get('n_permutations'))} orders each.\n"]
+    out += [f"![{alt}]({p})\n" for p, alt in zip(plots, ("model and people's choices by position", "reliability of the choice probability"))]
+    return "\n".join(out)
+
+def plot_choice_positions(metrics: dict, path: str | os.PathLike) -> Path | None:
+    "Bars of the share of choices per slate position: the model's beside the people's (None without the data)."
+    g = (((metrics.get("distribution") or {}).get("fidelity") or {}).get("position") or {}).get("all") or {}
+    model, human = g.get("model_share") or {}, g.get("human_share") or {}
+    cats = list(dict.fromkeys([*human, *model]))
+    if not cats: return None
+    fig = new_figure(6.5, 3.6); ax = fig.add_subplot()
+    xs = range(len(cats))
+    ax.bar([x - 0.2 for x in xs], [human.get(c) or 0 for c in cats], width=0.4, label="people", color="tab:gray")
+    ax.bar([x + 0.2 for x in xs], [model.get(c) or 0 for c in cats], width=0.4, label="model", color="tab:blue")
+    ax.set_xticks(list(xs), cats, fontsize=8); ax.set_ylabel("share of choices"); ax.set_ylim(0, 1)
+    ax.set_title(f"Chosen position: model vs people (TVD {fmt_num(g.get('tvd'))})", fontsize=10); ax.legend(fontsize=8)
+    return save_figure_atomic(fig, path)
+
+def plot_reliability(metrics: dict, path: str | os.PathLike) -> Path | None:
+    "Reliability diagram of the model's choice probability (None without bins that hold slates)."
+    rel = (metrics.get("distribution") or {}).get("reliability") or {}
+    bins = [b for b in rel.get("bins") or [] if b.get("n") and _finite(b.get("mean_confidence")) and _finite(b.get("accuracy"))]
+    if not bins: return None
+    fig = new_figure(4.8, 4.2); ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], ls="--", color="gray", label="perfect calibration")
+    ax.plot([b["mean_confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", label="model")
+    for b in bins: ax.annotate(fmt_num(b["n"]), (b["mean_confidence"], b["accuracy"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_xlabel("probability the model gives its choice"); ax.set_ylabel("share right")
+    ax.set_title(f"Reliability of the choice probability (ECE {fmt_num(rel.get('ece'))})", fontsize=10); ax.legend(fontsize=8)
+    return save_figure_atomic(fig, path)
+
+# %% ../nbs/10_reports.ipynb #f1972910
 def not_run_page(title: str, part: dict) -> str:
     "The page of a part that has no results: its status and why, no numbers."
     return f"# {title}\n\n**{part['status']}**: {part['detail']}.\n\nNo numbers are shown for a part without results.\n"
 
-def next_video_markdown(part: dict, plot: str | None = "accuracy.png") -> str:
+NEXT_VIDEO_PLOTS = ("choices.png", "reliability.png")
+
+def part_is_generated(part: dict) -> bool:
+    "Whether an evaluation part's data is the generated embedded dataset."
+    dataset = (part.get("prepare_stats") or {}).get("dataset")
+    return isinstance(dataset, str) and dataset.strip().lower() in GENERATED_SOURCES
+
+def next_video_markdown(part: dict, plot: str | None = "accuracy.png", extra_plots: Sequence[str] = ()) -> str:
     "The next-video report page of a loaded evaluation part (see `load_eval_part`)."
     if part["status"] != "ok": return not_run_page("Next video", part)
-    m = part["metrics"]
-    out = ["# Next video\n",
-           f"Source: `{part['detail']}`. Accuracy and rates are over **eligible** rows (the gold video is on the slate); "
-           "correct means the first `<answer>` holds exactly the gold position.\n",
-           "## Overall\n",
-           md_table(["quantity", "value"], [
-               ["rows in the predictions file", fmt_num(m.get("n_total"))],
-               ["eligible rows (gold on the slate)", fmt_num(m.get("n_eligible"))],
-               ["correct", fmt_num(m.get("n_correct"))],
-               ["accuracy ↑", fmt_num(m.get("accuracy_overall"))],
-               ["accuracy 95% Wilson interval", fmt_interval(m.get("accuracy_ci95"))],
-               ["parsed rate ↑ (an integer inside `<answer>`)", fmt_pct(m.get("parsed_rate"))],
-               ["valid rate ↑ (parsed and within 1..n options)", fmt_pct(m.get("valid_rate"))],
-               ["format rate ↑ (full `<think>`/`<answer>` structure)", fmt_pct(m.get("format_rate"))]]),
-           "## Model and baselines\n",
-           "Every baseline is scored on the same eligible rows. The leak probes use only how the options were rendered: "
-           "if one scores high, the prompt gives the answer away.\n",
-           baselines_table(m)]
-    best = best_baseline(m)
+    m, stats = part["metrics"], part.get("prepare_stats") or {}
+    out = ["# Next video\n"]
+    if (banners := stats_banners(stats, part_is_generated(part))): out.append(banner_block(banners))
+    boot = m.get("accuracy_bootstrap") or {}
+    out += [f"Source: `{part['detail']}`. Accuracy and rates are over **eligible** rows (the gold video is on the slate); "
+            "correct means the first `<answer>` holds exactly the gold position.\n"]
+    if (st := splits_table(stats)): out += ["## Where the rows came from\n", st]
+    out += ["## Overall\n",
+            md_table(["quantity", "value"], [
+                ["rows in the predictions file", fmt_num(m.get("n_total"))],
+                ["eligible rows (gold on the slate)", fmt_num(m.get("n_eligible"))],
+                ["participants (bootstrap clusters)", fmt_num(boot.get("n_clusters"))],
+                ["correct", fmt_num(m.get("n_correct"))],
+                ["accuracy ↑", fmt_num(m.get("accuracy_overall"))],
+                ["accuracy 95% Wilson interval", fmt_interval(m.get("accuracy_ci95"))],
+                ["accuracy 95% participant-clustered bootstrap interval", fmt_interval(boot.get("ci95"))],
+                ["parsed rate ↑ (an integer inside `<answer>`)", fmt_pct(m.get("parsed_rate"))],
+                ["valid rate ↑ (parsed and within 1..n options)", fmt_pct(m.get("valid_rate"))],
+                ["format rate ↑ (full `<think>`/`<answer>` structure)", fmt_pct(m.get("format_rate"))]]),
+            "## Model and baselines\n",
+            "Every baseline is scored on the same eligible rows. *Honest* baselines are chance or learned on the "
+            "training split, in the positions the model sees; *leak probes* use only a cue (how the options are "
+            "rendered, their order, or which videos other people chose): if one scores high, the cue alone explains "
+            "that much. The difference and its interval are paired over participants; the verdict needs the "
+            "interval to exclude 0 and a sign-flip test p < 0.05.\n",
+            baselines_table(m)]
+    best = best_honest_comparison(m)
     if best:
-        out.append(f"Best baseline: **{baseline_label(best[0])}** ({fmt_num(best[1]['accuracy'])}); the model is "
-                   f"{compare_with_baseline(m.get('accuracy_ci95'), best[1]['accuracy'])}.\n")
+        out.append(f"Against the best honest baseline, **{baseline_label(best[0])}** ({fmt_num(best[1]['baseline_accuracy'])}): "
+                   f"the model is **{verdict_words(best[1], 'it')}**.\n")
     if plot: out.append(f"![accuracy of the model and the baselines]({plot})\n")
+    out += ["## How the simulated viewers choose\n", distribution_markdown(m.get("distribution"), extra_plots)]
     groups = m.get("group_metrics") or {}
     out += ["## By issue\n", group_table("issue", groups.get("by_issue") or {}),
             "## By study\n", group_table("study", groups.get("by_participant_study") or {}),
@@ -394,11 +607,7 @@ def next_video_markdown(part: dict, plot: str | None = "accuracy.png") -> str:
     if m.get("notes"): out += ["## Notes\n", f"{m['notes']}\n"]
     return "\n".join(out)
 
-def _plain(v) -> str:
-    if isinstance(v, (list, tuple)): return ", ".join(map(_plain, v)) or MISSING
-    if isinstance(v, dict): return ", ".join(f"{k}: {_plain(x)}" for k, x in v.items()) or MISSING
-    if isinstance(v, float): return fmt_num(v, 6).rstrip("0").rstrip(".") if abs(v) >= 1e-4 or v == 0 else f"{v:.2e}"
-    return MISSING if v is None else fmt_num(v) if isinstance(v, (int, bool)) else str(v)
+
 
 # %% ../nbs/10_reports.ipynb #4130acb1
 _OPINION_HEADERS = ["predictor", "N", "MAE ↓", "RMSE ↓", "MAE / no-change MAE ↓", "change corr ↑", "direction accuracy ↑",
@@ -482,26 +691,58 @@ def plot_calibration(metrics: dict, path: str | os.PathLike) -> Path:
     return save_figure_atomic(fig, path)
 
 # %% ../nbs/10_reports.ipynb #e7e29d26
+def _dig(d, *keys):
+    for k in keys: d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+def answers_table(groups: Sequence[tuple[str, dict]]) -> str:
+    "Per group: format, answer-tag and opinion-tag rates, and how many answers fell into each outcome."
+    outcomes = list(dict.fromkeys(k for _, g in groups for k in (g.get("answer_outcomes") or {})))
+    rows = [[name, fmt_num(g.get("n_eligible")), fmt_pct(g.get("format_rate")), fmt_pct(g.get("answer_tag_rate")),
+             fmt_pct(g.get("opinion_tag_rate")), *[fmt_num((g.get("answer_outcomes") or {}).get(o, 0)) for o in outcomes]]
+            for name, g in groups]
+    return md_table(["group", "N", "format ↑", "answer tag ↑", "opinion tag ↑", *outcomes], rows)
+
+# %% ../nbs/10_reports.ipynb #8b6b5c6f
 def opinion_markdown(part: dict, plot: str | None = "calibration.png") -> str:
     "The opinion report page of a loaded evaluation part (see `load_eval_part`)."
     if part["status"] != "ok": return not_run_page("Opinion shift", part)
     m = part["metrics"]
     combined, studies = m.get("combined") or {}, m.get("by_study") or {}
-    tol = m.get("tolerance")
-    out = ["# Opinion shift\n",
+    tol = m.get("direction_tolerance", m.get("tolerance"))
+    out = ["# Opinion shift\n"]
+    banners = stats_banners(part.get("prepare_stats") or {}, part_is_generated(part))
+    if (m.get("settings") or {}).get("opinion_task_trained") is False:
+        banners.append("**Not trained for this task:** the recipe never rewarded an opinion prediction (`ask_opinion: "
+                       "false`, or no `opinion_direction` reward), so these are the answers of an untrained task.")
+    if banners: out.append(banner_block(banners))
+    out += [
            f"Source: `{part['detail']}`. One row per participant (their last step); opinion index on the "
            f"{m.get('scale', '0-1')} scale. Change = post − pre; a direction is `increase` / `decrease` when the change "
            f"exceeds ±{fmt_num(tol)} and `no_change` otherwise. {m.get('unparsed_policy', '')}\n",
            f"{verdict_sentence(combined)}\n",
            "## Verdict by study\n",
-           md_table(["study", "N eligible", "parsed ↑", "model MAE ↓", "no-change MAE ↓", "global-mean MAE ↓",
+           "Intervals are participant-clustered bootstrap 95% intervals; the verdicts compare the model's MAE with each "
+           "baseline's on the same participants (paired; `better` needs the interval of the difference below 0 and a "
+           "sign-flip p < 0.05).\n",
+           md_table(["study", "N eligible", "parsed ↑", "model MAE ↓", "95% interval", "no-change MAE ↓",
+                     "model − no change", "95% CI of the difference", "vs no change", "global-mean MAE ↓", "vs global mean",
                      "beats no change", "verdict"],
                     [[name, fmt_num(g.get("n_eligible")), fmt_pct(g.get("parsed_rate")), fmt_num((g.get("model") or {}).get("mae")),
+                      fmt_interval(_dig(g, "intervals", "model", "mae", "ci95")),
                       fmt_num(((g.get("baselines") or {}).get("no_change") or {}).get("mae")),
+                      fmt_signed(_dig(g, "comparisons", "no_change", "mae", "estimate")),
+                      fmt_interval(_dig(g, "comparisons", "no_change", "mae", "ci95")),
+                      _dig(g, "verdicts", "no_change") or MISSING,
                       fmt_num(((g.get("baselines") or {}).get("global_mean") or {}).get("mae")),
+                      _dig(g, "verdicts", "global_mean") or MISSING,
                       fmt_num(g.get("beats_no_change")) if g.get("beats_no_change") is not None else MISSING,
                       g.get("verdict") or MISSING]
-                     for name, g in [("combined", combined), *studies.items()]])]
+                     for name, g in [("combined", combined), *studies.items()]]),
+           "## What the model answered\n",
+           "An index counts only when the first `<answer>` holds a decimal on the 0–1 scale; an integer such as `1` is an "
+           "option number, not an index, and is counted as a non-answer (scored as no change).\n",
+           answers_table([("combined", combined), *studies.items()])]
     for name, g in [("combined", combined), *(studies.items() if len(studies) > 1 else [])]:   # one study = combined
         out += [f"## {name}\n", f"{verdict_sentence(g)}\n"]
         skipped = {**{f"ineligible: {k}": v for k, v in (g.get("ineligible") or {}).items()},
@@ -692,51 +933,6 @@ def samples_markdown(next_video: dict, opinion: dict, n: int = 4) -> str:
                if opinion["rows"] else f"**not run**: {opinion['detail']}.\n")
     return "\n".join(out)
 
-# %% ../nbs/10_reports.ipynb #3482a5e1
-GENERATED_SOURCES = ("embedded", "synthetic")
-
-def _dataset_names(loaded: dict) -> list[str]:
-    raw = (loaded.get("config") or {}).get("raw") or {}
-    names = [raw.get("dataset_name"), (loaded.get("run") or {}).get("dataset")]
-    for key in ("next_video", "opinion"):
-        names.append(((loaded.get(key) or {}).get("prepare_stats") or {}).get("dataset"))
-    mixture = raw.get("dataset_mixture")
-    if isinstance(mixture, list): names += [m.get("name") for m in mixture if isinstance(m, dict)]
-    return [str(n) for n in names if isinstance(n, (str, os.PathLike))]
-
-def is_generated_run(loaded: dict) -> bool:
-    "Whether any data source the run names is the generated embedded dataset."
-    return any(n.strip().lower() in GENERATED_SOURCES for n in _dataset_names(loaded))
-
-def _sample_banner(stats: dict) -> str | None:
-    sample = stats.get("sample") or {}
-    rows, rows_all = sample.get("rows_sampled"), sample.get("rows_available")
-    if not (_finite(rows) and _finite(rows_all)) or rows >= rows_all: return None
-    return (f"**A sample:** evaluated {fmt_num(rows)} of {fmt_num(rows_all)} rows, "
-            f"{fmt_num(sample.get('participants_sampled'))} of {fmt_num(sample.get('participants_available'))} "
-            f"participants (seeded sample of whole participants, `max_eval_samples`).")
-
-def report_banners(loaded: dict) -> list[str]:
-    "Warnings to print above every table: generated data, shared participants, the data audit, sampling."
-    out = []
-    if is_generated_run(loaded):
-        out.append("**Generated data:** this run shows the pipeline works, not a result. The embedded dataset is "
-                   "generated by a documented rule; no figure here says anything about real viewers.")
-    stats = ((loaded.get("next_video") or {}).get("prepare_stats") or {})
-    splits = stats.get("splits") or {}
-    shared = splits.get("shared_participants")
-    if _finite(shared) and shared > 0:
-        out.append(f"**Training and evaluation share {fmt_num(shared)} participants** "
-                   f"(`allow_participant_overlap: true`): the figures below are not held-out results.")
-    for warning in (stats.get("audit") or {}).get("warnings") or []:
-        out.append(f"**Data audit:** {warning}")
-    if (banner := _sample_banner(stats)): out.append(banner)
-    return out
-
-def banner_block(banners: Sequence[str]) -> str:
-    "Banners as Markdown blockquotes (empty when there are none)."
-    return "".join(f"> ⚠️ {b}\n>\n" for b in banners).removesuffix(">\n") + ("\n" if banners else "")
-
 # %% ../nbs/10_reports.ipynb #836becb0
 def _run_value(run: dict, settings: dict | None, key: str, setting: str | None = None):
     v = run.get(key)
@@ -772,6 +968,9 @@ def dropped_rows_table(run: dict) -> str | None:
         drops = d.get("dropped")
         if isinstance(drops, dict):
             for reason, n in drops.items(): found[(where, reason)] = n
+    for side, drops in (run.get("dropped_rows") or {}).items():       # by side: training and evaluation data
+        if isinstance(drops, dict):
+            for reason, n in drops.items(): found[(f"{side} data", reason)] = n
     if not found: return None
     return md_table(["where", "reason", "rows dropped"], [[w, r, fmt_num(n)] for (w, r), n in found.items()])
 
@@ -780,14 +979,23 @@ def headline_rows(loaded: dict) -> list[list[str]]:
     "One headline row per task: the model's number, its interval, the baseline to beat and the verdict."
     rows, nv, op, tr = [], loaded["next_video"], loaded["opinion"], loaded["training"]
     if nv["status"] == "ok":
-        m = nv["metrics"]; best = best_baseline(m)
-        rows.append(["next video", "accuracy ↑", fmt_num(m.get("accuracy_overall")), fmt_interval(m.get("accuracy_ci95")),
-                     f"best baseline: {baseline_label(best[0])}" if best else MISSING, fmt_num(best[1]["accuracy"]) if best else MISSING,
-                     fmt_num(m.get("n_eligible")), compare_with_baseline(m.get("accuracy_ci95"), best[1]["accuracy"] if best else None)])
+        m = nv["metrics"]; best = best_honest_comparison(m)
+        ci = (m.get("accuracy_bootstrap") or {}).get("ci95") or m.get("accuracy_ci95")
+        if best:
+            rows.append(["next video", "accuracy ↑", fmt_num(m.get("accuracy_overall")), fmt_interval(ci),
+                         f"best honest baseline: {baseline_label(best[0])}", fmt_num(best[1]["baseline_accuracy"]),
+                         fmt_num(m.get("n_eligible")), verdict_words(best[1], "it")])
+        else:
+            top = best_baseline(m)
+            rows.append(["next video", "accuracy ↑", fmt_num(m.get("accuracy_overall")), fmt_interval(ci),
+                         f"best baseline: {baseline_label(top[0])}" if top else MISSING,
+                         fmt_num(top[1]["accuracy"]) if top else MISSING, fmt_num(m.get("n_eligible")),
+                         compare_with_baseline(ci, top[1]["accuracy"] if top else None)])
     else: rows.append(["next video", "accuracy ↑", nv["status"], MISSING, MISSING, MISSING, MISSING, nv["detail"]])
     if op["status"] == "ok":
         c = op["metrics"].get("combined") or {}
-        rows.append(["opinion", "MAE ↓", fmt_num((c.get("model") or {}).get("mae")), MISSING, "no change (post = pre)",
+        rows.append(["opinion", "MAE ↓", fmt_num((c.get("model") or {}).get("mae")),
+                     fmt_interval(_dig(c, "intervals", "model", "mae", "ci95")), "no change (post = pre)",
                      fmt_num(((c.get("baselines") or {}).get("no_change") or {}).get("mae")), fmt_num(c.get("n_eligible")),
                      c.get("verdict") or MISSING])
     else: rows.append(["opinion", "MAE ↓", op["status"], MISSING, MISSING, MISSING, MISSING, op["detail"]])
@@ -844,7 +1052,12 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
         drawn = part["status"] == "ok" and bool(data(part))
         if drawn: plot(data(part), png)
         else: png.unlink(missing_ok=True)
-        write_text_atomic(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
+        if key == "next_video":
+            extra = [name for name, draw in zip(NEXT_VIDEO_PLOTS, (plot_choice_positions, plot_reliability))
+                     if drawn and draw(part["metrics"], out / key / name) is not None]
+            for name in set(NEXT_VIDEO_PLOTS) - set(extra): (out / key / name).unlink(missing_ok=True)
+            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
+        else: write_text_atomic(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
     write_text_atomic(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples), out / "samples" / "README.md")
     write_text_atomic(summary_markdown(loaded), out / "README.md")
     return out

@@ -21,8 +21,8 @@ class ClusterSums:
         n = len(clusters)
         for name, values in columns.items():
             if len(values) != n: raise ValueError(f"column {name!r} has {len(values)} values for {n} rows")
-        keys = [("__row__", i) if c is None else ("id", str(c)) for i, c in enumerate(clusters)]
-        index = {k: j for j, k in enumerate(dict.fromkeys(keys))}
+        keys = [("__row__", f"{i:012d}") if c is None else ("id", str(c)) for i, c in enumerate(clusters)]
+        index = {k: j for j, k in enumerate(sorted(set(keys)))}   # sorted: the resamples do not depend on row order
         self.names, self.n_rows, self.n_clusters = list(columns), n, len(index)
         self.cluster_of_row = np.fromiter((index[k] for k in keys), dtype=np.int64, count=n)
         self.sums = np.zeros((self.n_clusters, len(self.names)))

@@ -18,25 +18,31 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import time
+import zipfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .config import RecipeConfig, RecipeError, load_recipe, save_recipe_snapshot
+from .config import (Interrupted, RecipeConfig, RecipeError, interrupt_on_signals, load_recipe, save_recipe_snapshot,
+                            write_atomic)
 from .rewards import get_reward_funcs, has_valid_format, resolve_reward_weights
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'GRPO_COLUMNS', 'REQUIRED_COLUMNS', 'WARMUP_THOUGHT', 'OPINION_CHOICES', 'LOG_HISTORY_FILE',
-           'TRAIN_RESULTS_FILE', 'SUMMARY_KEYS', 'CHECKPOINT_RE', 'LATEST', 'WARMUP_DIR', 'check_example', 'grpo_rows',
-           'grpo_dataset', 'warmup_completion', 'warmup_examples', 'vllm_available', 'resolve_generation_backend',
-           'log_entry', 'append_log_entry', 'read_log_history', 'truncate_log_history', 'LogHistoryCallback',
-           'reward_trend', 'checkpoint_step', 'list_checkpoints', 'resolve_resume_checkpoint', 'RunExistsError',
-           'run_artifacts', 'check_output_dir', 'clear_paths', 'wants_eval', 'build_grpo_trainer', 'format_rate',
-           'sft_warmup_config', 'sft_warmup', 'train', 'parse_train_args', 'main']
+           'TRAIN_RESULTS_FILE', 'TRAIN_INTERRUPTED_FILE', 'SUMMARY_KEYS', 'CHECKPOINT_RE', 'LATEST',
+           'BROKEN_CHECKPOINTS_DIR', 'WARMUP_DIR', 'check_example', 'grpo_rows', 'grpo_dataset', 'warmup_completion',
+           'warmup_examples', 'vllm_available', 'resolve_generation_backend', 'log_entry', 'append_log_entry',
+           'read_log_history', 'truncate_log_history', 'LogHistoryCallback', 'reward_trend', 'checkpoint_step',
+           'checkpoint_problem', 'list_checkpoints', 'broken_checkpoints', 'set_aside_broken_checkpoints',
+           'resolve_resume_checkpoint', 'RunExistsError', 'run_artifacts', 'check_output_dir', 'clear_paths',
+           'wants_eval', 'build_grpo_trainer', 'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal',
+           'write_interrupted', 'train', 'parse_train_args', 'main']
 
 # %% ../nbs/07_train.ipynb #a252f4b0
 GRPO_COLUMNS = ("prompt", "example_id", "gold_index", "n_options", "opinion_direction", "opinion_before",
@@ -117,6 +123,7 @@ def resolve_generation_backend(training, *, available: bool | None = None):
 # %% ../nbs/07_train.ipynb #24a8f69e
 LOG_HISTORY_FILE = "log_history.jsonl"
 TRAIN_RESULTS_FILE = "train_results.json"
+TRAIN_INTERRUPTED_FILE = "train_interrupted.json"   # written when a run is stopped (Ctrl-C, SIGTERM); removed when it finishes
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos")
 
 def _json_safe(value):
@@ -188,38 +195,79 @@ def reward_trend(entries: list[dict], key: str = "reward", fraction: float = 0.2
 # %% ../nbs/07_train.ipynb #365b6397
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 LATEST = "latest"
+BROKEN_CHECKPOINTS_DIR = "broken_checkpoints"
+_TORCH_ARCHIVES = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state.pth")
 
 def checkpoint_step(path: str | os.PathLike) -> int | None:
     "N for a folder named `checkpoint-N`, else None."
     m = CHECKPOINT_RE.match(Path(path).name)
     return int(m.group(1)) if m else None
 
-def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    "Complete `checkpoint-N` folders in `output_dir` (with `trainer_state.json`), oldest first."
+def checkpoint_problem(folder: str | os.PathLike) -> str | None:
+    "Why `folder` is not a checkpoint training can resume from, or None when it is complete."
+    from grpo_nb.model import model_weights_problem
+    folder = Path(folder)
+    state = folder / "trainer_state.json"
+    if not state.is_file(): return "no trainer_state.json (killed while saving?)"
+    try: int(json.loads(state.read_text(encoding="utf-8"))["global_step"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError): return "a torn trainer_state.json (no readable global_step)"
+    if any(folder.glob("global_step*")) or any(folder.glob("pytorch_model_fsdp*")): return None   # DeepSpeed / FSDP
+    problem = model_weights_problem(folder)
+    if problem: return problem
+    for f in [folder / n for n in _TORCH_ARCHIVES] + sorted(folder.glob("rng_state_*.pth")):
+        if f.exists() and not zipfile.is_zipfile(f): return f"a torn {f.name} (not a complete torch archive)"
+    return None
+
+def _checkpoint_folders(output_dir: str | os.PathLike) -> list[Path]:
     folder = Path(output_dir)
     if not folder.is_dir(): return []
-    found = [p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None and (p / "trainer_state.json").is_file()]
-    return sorted(found, key=checkpoint_step)
+    return sorted((p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None), key=checkpoint_step)
+
+def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
+    "Complete `checkpoint-N` folders in `output_dir`, oldest first."
+    return [p for p in _checkpoint_folders(output_dir) if checkpoint_problem(p) is None]
+
+def broken_checkpoints(output_dir: str | os.PathLike) -> dict[Path, str]:
+    "`checkpoint-N` folders in `output_dir` that cannot be resumed from, with why."
+    return {p: problem for p in _checkpoint_folders(output_dir) if (problem := checkpoint_problem(p)) is not None}
+
+def set_aside_broken_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
+    "Move broken `checkpoint-N` folders into `output_dir/broken_checkpoints/` (a warning each); returns where they went."
+    moved = []
+    for folder, problem in broken_checkpoints(output_dir).items():
+        target = Path(output_dir) / BROKEN_CHECKPOINTS_DIR / folder.name
+        if target.exists(): target = target.with_name(f"{folder.name}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder, target)
+        log.warning(f"{folder} is a broken checkpoint ({problem}): moved to {target}; it is never resumed from")
+        moved.append(target)
+    return moved
 
 def resolve_resume_checkpoint(output_dir: str | os.PathLike, resume: str | os.PathLike | bool | None) -> str | None:
     "The checkpoint folder to resume from (`latest`, True, a path, or a name inside `output_dir`), or None to start fresh."
     if resume in (None, False, "", "none", "None", "null"): return None
     if resume is True or str(resume).lower() == LATEST:
-        found = list_checkpoints(output_dir)
-        if not found:
-            log.info(f"resume_from_checkpoint=latest: no checkpoint in {output_dir}, starting a fresh run")
+        complete, broken = list_checkpoints(output_dir), broken_checkpoints(output_dir)
+        newest = complete[-1] if complete else None
+        for folder, problem in broken.items():
+            if newest is None or checkpoint_step(folder) > checkpoint_step(newest):
+                log.warning(f"resume_from_checkpoint=latest: skipping broken {folder} ({problem}); "
+                            + (f"resuming from {newest.name} instead" if newest else "no complete checkpoint left"))
+        if newest is None:
+            log.info(f"resume_from_checkpoint=latest: no complete checkpoint in {output_dir}, starting a fresh run")
             return None
-        return str(found[-1])
+        return str(newest)
     path = Path(resume).expanduser()
     if not path.is_dir() and (Path(output_dir) / path).is_dir(): path = Path(output_dir) / path
-    if not (path / "trainer_state.json").is_file():
+    problem = checkpoint_problem(path) if path.is_dir() else None
+    if not path.is_dir() or problem:
         known = [p.name for p in list_checkpoints(output_dir)]
-        why = "does not exist" if not path.exists() else "is not a complete checkpoint (no trainer_state.json)"
-        raise FileNotFoundError(f"resume_from_checkpoint {str(resume)!r} {why}; checkpoints in {output_dir}: "
+        why = "does not exist" if not path.exists() else f"is not a complete checkpoint ({problem or 'not a folder'})"
+        raise FileNotFoundError(f"resume_from_checkpoint {str(resume)!r} {why}; complete checkpoints in {output_dir}: "
                                 f"{', '.join(known) or 'none'} (or pass 'latest')")
     return str(path)
 
-# %% ../nbs/07_train.ipynb #eed0e20e
+# %% ../nbs/07_train.ipynb #16b90867
 WARMUP_DIR = "sft_warmup"
 
 class RunExistsError(FileExistsError):
@@ -229,7 +277,7 @@ def run_artifacts(output_dir: str | os.PathLike) -> list[Path]:
     "What a previous training run left in `output_dir` (checkpoints, log, warm-up, results)."
     folder = Path(output_dir)
     if not folder.is_dir(): return []
-    named = [folder / n for n in (LOG_HISTORY_FILE, TRAIN_RESULTS_FILE, WARMUP_DIR)]
+    named = [folder / n for n in (LOG_HISTORY_FILE, TRAIN_RESULTS_FILE, TRAIN_INTERRUPTED_FILE, WARMUP_DIR, BROKEN_CHECKPOINTS_DIR)]
     return [p for p in folder.iterdir() if checkpoint_step(p) is not None] + [p for p in named if p.exists()]
 
 def check_output_dir(output_dir: str | os.PathLike, *, overwrite: bool = False, resuming: bool = False) -> list[Path]:
@@ -239,9 +287,10 @@ def check_output_dir(output_dir: str | os.PathLike, *, overwrite: bool = False, 
         raise RunExistsError(f"{folder} holds a finished training run ({TRAIN_RESULTS_FILE} exists). Set overwrite: true "
                              "(--overwrite true) to replace it, or choose another output_dir.")
     if resuming: return [folder / TRAIN_RESULTS_FILE] if (folder / TRAIN_RESULTS_FILE).exists() else []
-    if any(checkpoint_step(p) is not None for p in (folder.iterdir() if folder.is_dir() else [])) and not overwrite:
-        raise RunExistsError(f"{folder} holds checkpoints of an unfinished run. Resume it with "
-                             "--resume_from_checkpoint latest, or set overwrite: true to start over.")
+    complete = list_checkpoints(folder)
+    if complete and not overwrite:
+        raise RunExistsError(f"{folder} holds checkpoints of an unfinished run ({', '.join(p.name for p in complete)}). "
+                             "Resume it with --resume_from_checkpoint latest, or set overwrite: true to start over.")
     return run_artifacts(folder) if overwrite else []
 
 def clear_paths(paths: list[Path]) -> None:
@@ -333,6 +382,30 @@ def sft_warmup(model, tokenizer, train_examples: list[dict], cfg: RecipeConfig) 
     log.info(f"SFT warm-up: {summary}")
     return model, summary
 
+# %% ../nbs/07_train.ipynb #49716a0d
+class StopOnSignal(TrainerCallback):
+    "Save a checkpoint and stop at the end of the current step on the first SIGTERM; raise on a second one."
+    def __init__(self): self.signal_name, self.training = None, False
+    def handle(self, signum, frame):
+        name = signal.Signals(signum).name
+        if not self.training or self.signal_name is not None: raise Interrupted(name)
+        self.signal_name = name
+        log.warning(f"{name}: saving a checkpoint at the end of this step, then stopping (send {name} again to stop at once)")
+    def on_train_begin(self, args, state, control, **kwargs): self.training = True
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.signal_name: control.should_save, control.should_training_stop = True, True
+    def on_train_end(self, args, state, control, **kwargs): self.training = False
+
+def write_interrupted(output_dir: str | os.PathLike, exc: BaseException, global_step: int | None) -> Path:
+    "Record in `output_dir/train_interrupted.json` that training was stopped, where, and how to resume."
+    out = Path(output_dir)
+    newest = list_checkpoints(out)
+    record = {"interrupted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "signal": getattr(exc, "signal_name", "SIGINT"), "global_step": global_step,
+              "resume_from": str(newest[-1]) if newest else None,
+              "resume": "run the same command again with --resume_from_checkpoint latest (the pipeline does so itself)"}
+    return write_atomic(out / TRAIN_INTERRUPTED_FILE, json.dumps(record, indent=2) + "\n")
+
 # %% ../nbs/07_train.ipynb #0641e510
 def _distributed_state(training):
     "The process group as the trainer will see it (`use_cpu` / `ACCELERATE_USE_CPU` decide CPU vs GPU processes)."
@@ -356,16 +429,26 @@ def _load_warm_model(cfg: RecipeConfig, folder: Path):
 def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool | None = None,
           callbacks: list | None = None) -> dict:
     "Warm up (optionally), train with GRPO, save the model and `train_results.json` into `output_dir`; returns the summary."
+    state = _distributed_state(cfg.training)
+    out, progress = Path(cfg.training.output_dir), {}
+    try: return _train(cfg, state, resume_from_checkpoint, callbacks, progress)
+    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM turned into Interrupted: record it, leave the run resumable
+        if state.is_main_process and out.is_dir():
+            trainer = progress.get("trainer")
+            write_interrupted(out, e, trainer.state.global_step if trainer is not None else None)
+        raise
+
+def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress: dict) -> dict:
     from grpo_nb.model import load_model_and_tokenizer, model_summary
     from grpo_nb.prepare import embedded_tokenizer_texts, prepare_split
     start = time.time()
-    state = _distributed_state(cfg.training)
     t = cfg.training
     out = Path(t.output_dir)
     resume = resolve_resume_checkpoint(out, resume_from_checkpoint)
     to_clear = check_output_dir(out, overwrite=t.overwrite, resuming=resume is not None)
     if state.is_main_process:
         clear_paths(to_clear)
+        set_aside_broken_checkpoints(out)
         out.mkdir(parents=True, exist_ok=True)
         save_recipe_snapshot(cfg, out / "recipe.yaml")
     state.wait_for_everyone()
@@ -396,8 +479,15 @@ def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool
                 if cfg.model.use_peft:   # so that the saved adapters name the warmed-up weights as their base model
                     model = _load_warm_model(cfg, warm_folder / "model")
 
-    trainer = build_grpo_trainer(cfg, model, tokenizer, train_examples, eval_examples, callbacks=callbacks)
-    result = trainer.train(resume_from_checkpoint=resume)
+    stopper = StopOnSignal() if state.num_processes == 1 else None
+    trainer = build_grpo_trainer(cfg, model, tokenizer, train_examples, eval_examples,
+                                 callbacks=[*(callbacks or []), *([stopper] if stopper else [])])
+    progress["trainer"] = trainer
+    with interrupt_on_signals(handler=stopper.handle) if stopper else nullcontext():
+        result = trainer.train(resume_from_checkpoint=resume)
+    if stopper and stopper.signal_name:
+        raise Interrupted(stopper.signal_name, f"{stopper.signal_name}: training stopped cleanly after step "
+                          f"{trainer.state.global_step} and saved checkpoint-{trainer.state.global_step}")
     trainer.save_model(str(out))
     metrics = dict(result.metrics)
     strategy = str(getattr(trainer.args.eval_strategy, "value", trainer.args.eval_strategy))
@@ -411,7 +501,9 @@ def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool
                "data": {"train": train_stats, "eval": eval_stats}, "sft_warmup": warm_summary,
                "model": model_summary(trainer.model), "generation": "vllm" if trainer.args.use_vllm else "transformers",
                "versions": _versions()}
-    if state.is_main_process: _write_json(summary, out / TRAIN_RESULTS_FILE)
+    if state.is_main_process:
+        _write_json(summary, out / TRAIN_RESULTS_FILE)
+        (out / TRAIN_INTERRUPTED_FILE).unlink(missing_ok=True)
     state.wait_for_everyone()
     return summary
 
@@ -424,22 +516,29 @@ def parse_train_args(argv: list[str] | None = None) -> tuple[argparse.Namespace,
     parser.add_argument("--resume_from_checkpoint", default=None, help="'latest' or a checkpoint folder")
     return parser.parse_known_args(argv)
 
-def main(argv: list[str] | None = None) -> int:
-    "Command-line entry point: load the recipe (with overrides) and `train` it."
+def main(argv: list[str] | None = None, prog: str = "python -m grpo_nb.train") -> int:
+    "Command-line entry point: load the recipe (with overrides) and `train` it; messages start with `prog`."
     from grpo_nb.pipeline import setup_environment, setup_logging
     args, overrides = parse_train_args(argv)
     try: cfg = load_recipe(args.recipe, overrides)
     except (RecipeError, FileNotFoundError) as e:
-        print(f"python -m grpo_nb.train: error: {e}", file=sys.stderr); return 2
+        print(f"{prog}: error: {e}", file=sys.stderr); return 2
     setup_environment(cfg)
     is_main = int(os.environ.get("RANK", "0")) == 0
     setup_logging(Path(cfg.training.output_dir) / "train.log" if is_main else None)
     if os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") and "WORLD_SIZE" not in os.environ:
         log.warning("running as ONE CPU process: `accelerate launch --cpu` starts one process whatever --num_processes "
                     "says. For N CPU processes: ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes N …")
-    try: summary = train(cfg, resume_from_checkpoint=args.resume_from_checkpoint)
+    try:
+        with interrupt_on_signals():
+            summary = train(cfg, resume_from_checkpoint=args.resume_from_checkpoint)
     except (RunExistsError, FileNotFoundError) as e:   # a finished run, an unfinished one, a missing checkpoint
-        print(f"python -m grpo_nb.train: error: {e}", file=sys.stderr); return 2
+        print(f"{prog}: error: {e}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e:                     # Ctrl-C or SIGTERM: one line, and the run stays resumable
+        from grpo_nb.config import signal_exit_code
+        print(f"{prog}: {str(e) or 'interrupted (Ctrl-C)'}; the run can resume: run the same command with "
+              f"--resume_from_checkpoint latest", file=sys.stderr)
+        return signal_exit_code(e)
     if is_main:
         trend = summary["reward_trend"]
         print(f"trained {summary['global_step']} steps in {summary['wall_time_s']} s; mean reward first fifth "

@@ -10,9 +10,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pytest
 from conftest import shared_folder
 
-from grpo_nb.data import (DropStats, MalformedJSONError, MissingColumnError, OPINION_TOLERANCE, SlateSourceError,
+from grpo_nb.config import DIRECTION_TOLERANCE
+from grpo_nb.data import (DropStats, MalformedJSONError, MissingColumnError, SlateSourceError, SplitNotFoundError,
                           clean_rows, clean_text, filter_rows, load_slates, mix_datasets, opinion_direction,
-                          parse_json_list, split_by_participant)
+                          parse_json_list, sample_participants, split_by_participant)
 from grpo_nb.synthetic import generate_rows
 
 LIST_COLUMNS = ("slate_items_json", "watched_detailed_json")
@@ -186,7 +187,7 @@ def test_opinion_drops_only_when_required():
 
 
 def test_opinion_columns_by_study_and_tolerance():
-    wage = make_row(study="study2", mw_index_w1=0.6, mw_index_w2=0.6 - OPINION_TOLERANCE / 2)
+    wage = make_row(study="study2", mw_index_w1=0.6, mw_index_w2=0.6 - DIRECTION_TOLERANCE / 2)
     gun = make_row(gun_index=0.8, gun_index_2=0.7)
     explicit = make_row(opinion_before=0.1, opinion_after=0.2)
     kept, _ = clean_rows([wage, gun])
@@ -315,7 +316,11 @@ def test_real_sample_loads_as_it_is(grail_sample):
     assert (stats.rows_in, stats.rows_kept, stats.dropped) == (1573, 1573, {})
     assert Counter(r["issue"] for r in kept) == {"gun_control": 548, "minimum_wage": 1025}
     assert all(k["gold_index"] == r["gold_index"] for k, r in zip(kept, rows))
-    assert all(k["opinion_direction"] == r["opinion_direction"] for k, r in zip(kept, rows))
+    # the sample's labels use 1e-6; the recipe's one tolerance (0.01) labels 19 wage participants no_change instead
+    assert all(k["opinion_direction"] == r["opinion_direction"] for k, r in zip(clean_rows(rows, direction_tolerance=1e-6)[0], rows))
+    differ = {k["participant_id"] for k, r in zip(kept, rows) if k["opinion_direction"] != r["opinion_direction"]}
+    assert len(differ) == 19 and all(k["opinion_direction"] == "no_change" for k, r in zip(kept, rows)
+                                     if k["opinion_direction"] != r["opinion_direction"])
     _, strict = clean_rows(rows, require_opinion=True)
     assert strict.rows_kept == 1571
 
@@ -323,3 +328,49 @@ def test_real_sample_loads_as_it_is(grail_sample):
 def test_real_sample_single_file(grail_sample):
     kept, _ = clean_rows(load_slates(grail_sample / "gun_control.jsonl.gz"))
     assert len(kept) == 548 and {r["participant_study"] for r in kept} == {"study1"}
+
+
+def test_direction_tolerance_is_the_recipe_default():
+    import grpo_nb.data as data
+    assert not hasattr(data, "OPINION_TOLERANCE")                       # one constant, in grpo_nb.config
+    assert DIRECTION_TOLERANCE == 0.01
+    assert [opinion_direction(0.5, 0.509), opinion_direction(0.5, 0.511)] == ["no_change", "increase"]
+    rows = [make_row(gun_index=0.5, gun_index_2=0.505)]
+    assert clean_rows(rows)[0][0]["opinion_direction"] == "no_change"
+    assert clean_rows(rows, direction_tolerance=1e-6)[0][0]["opinion_direction"] == "increase"
+
+
+def test_a_file_without_split_names_has_no_split(files):
+    with pytest.raises(SplitNotFoundError, match="no files for split 'train'") as error:
+        load_slates(files / "rows.jsonl", "train")
+    assert error.value.available == []
+    with pytest.raises(SplitNotFoundError):
+        load_slates(str(files / "rows.json*"), "validation")
+    with pytest.raises(SplitNotFoundError, match="single saved Dataset"):
+        load_slates(files / "saved_one", "train")
+    (files / "validation.jsonl").write_text((files / "rows.jsonl").read_text())
+    assert load_slates(files / "validation.jsonl", "validation") == ROWS
+
+
+def test_drop_appended_gold_is_counted():
+    full = lambda i: {"id": i, "title": i, "channel_title": "C", "duration_seconds": 9, "view_count": 3}
+    appended = make_row(slate_items_json=[full("a"), {"id": "b", "title": "b", "view_count": 1}, full("c")])
+    kept, stats = clean_rows([appended, make_row()], drop_appended_gold=True)
+    assert stats.dropped == {"appended_gold": 1} and len(kept) == 1
+    assert clean_rows([appended])[1].rows_kept == 1                   # off by default
+
+
+def test_real_gun_appended_gold_drops(grail_sample):
+    kept, stats = clean_rows(load_slates(grail_sample / "gun_control.jsonl.gz"), drop_appended_gold=True)
+    assert stats.dropped == {"appended_gold": 522} and len(kept) == 26
+
+
+def test_sample_participants_takes_whole_people():
+    rows = [make_row(f"p{i}", s) for i in range(50) for s in range(4)]
+    sample, info = sample_participants(rows, 30, seed=0)
+    assert (len(sample), info["participants_sampled"], info["participants_available"]) == (28, 7, 50)
+    assert info["summary"] == "28 of 200 rows, 7 of 50 participants"
+    assert {r["participant_id"] for r in sample} != {f"p{i}" for i in range(7)}
+    per = Counter(r["participant_id"] for r in sample)
+    assert set(per.values()) == {4}
+    assert sample_participants(rows, 30, seed=0) == (sample, info)

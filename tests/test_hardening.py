@@ -443,7 +443,8 @@ def test_opinion_rows_off_the_scale_are_ineligible_and_bad_answers_unparsed():
     m = score_opinion([dict(r, prediction=parse_opinion_index(r["completion"])) for r in rows])["combined"]
     assert (m["n_rows"], m["n_eligible"], m["n_parsed"]) == (9, 5, 2)
     assert m["ineligible"] == {"after_out_of_range": 1, "before_missing": 1, "before_nan": 1, "before_not_a_number": 1}
-    assert m["unparsed"] == {"missing": 3}                                # scored as no change, and said so
+    # each non-answer under its own name ("7" is an option number, not an index), scored as no change, and said so
+    assert m["unparsed"] == {"option_number": 1, "out_of_range": 1, "malformed": 1}
     assert math.isclose(m["model"]["mae"], (0.1 + 0.1 + 0.1 + 0.0 + 0.1) / 5)
 
 

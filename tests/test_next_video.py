@@ -133,10 +133,12 @@ def _examples(n=9):
 def test_evaluate_interrupted_and_resumed_equals_uninterrupted(tiny, tmp_path):
     model, tokenizer = tiny
     examples = _examples()
-    kw = dict(batch_size=2, max_new_tokens=8, progress=False, train_gold_indices=[1, 1, 2])
+    train = [dict(e, example_id=f"train/{i}", gold_index=1 if i < 2 else 2) for i, e in enumerate(_examples(3))]
+    kw = dict(batch_size=2, max_new_tokens=8, progress=False, train_examples=train, bootstrap_resamples=200)
     full = evaluate_next_video(model, tokenizer, examples, tmp_path / "full", **kw)
     assert full["n_total"] == len(examples)
-    assert full["baselines"]["most_frequent_gold_index_train"]["top_index"] == 1
+    assert full["baselines"]["most_frequent_gold_index_train"]["learned_on"] == "train"
+    assert full["baselines"]["most_frequent_gold_index_train"]["n_train"] == 3
 
     def kill_after(k):
         def cb(n, rows):
@@ -159,7 +161,8 @@ def test_evaluate_interrupted_and_resumed_equals_uninterrupted(tiny, tmp_path):
                 "eligible", "format_ok", "issue", "participant_study", "participant_id"):
         assert key in row, key
     # re-scoring our own file gives the same figures as the run itself
-    assert score_predictions_file(p, train_gold_indices=[1, 1, 2]) == {k: v for k, v in full.items() if k != "settings"}
+    assert score_predictions_file(p, train_examples=train, bootstrap_resamples=200) == \
+        {k: v for k, v in full.items() if k != "settings"}
 
 
 def test_evaluate_refuses_another_datasets_predictions(tiny, tmp_path):
@@ -175,3 +178,90 @@ def test_max_eval_samples(tiny, tmp_path):
     m = evaluate_next_video(model, tokenizer, _examples(6), tmp_path, batch_size=4, max_new_tokens=4,
                             max_eval_samples=3, progress=False)
     assert m["n_total"] == 3 and len(read_predictions(tmp_path / "predictions.jsonl")) == 3
+
+
+# --- uncertainty and comparisons on the published logs --------------------------------------------------------------
+
+def test_published_logs_clustered_interval_wider_than_wilson_on_wage(logs_dir):
+    "No participant column in the published logs: rows are clustered by the viewer profile in the prompt."
+    m = score_predictions_file(logs_dir / "grpo-wage.predictions.jsonl.gz")
+    assert m["clusters"] == {"rows_by_source": {"prompt_profile": 618}, "n_clusters": 155}
+    (wl, wh), boot = m["accuracy_ci95"], m["accuracy_bootstrap"]
+    assert boot["estimate"] == m["accuracy_overall"] and boot["resamples"] == 1000 and boot["seed"] == 0
+    cl, ch = boot["ci95"]
+    assert 1.05 < (ch - cl) / (wh - wl) < 1.3              # 1.13 with seed 0
+    for group in m["group_metrics"]["by_participant_study"].values():
+        assert group["accuracy_ci95_clustered"] is not None and group["n_clusters"] > 1
+    assert m["by_n_options"]["accuracy_ci95_clustered"]["4"] is not None
+
+
+def test_published_logs_paired_comparisons(logs_dir):
+    gun = score_predictions_file(logs_dir / "grpo-gun.predictions.jsonl.gz")
+    c = gun["comparisons"]
+    assert c["random"]["verdict"] == "better" and c["most_frequent_gold_index_eval"]["verdict"] == "better"
+    assert c["leak_probe_odd_option"]["verdict"] == "indistinguishable"        # the model is as good as the leak
+    assert round(c["leak_probe_odd_option"]["estimate"], 4) == round(gun["accuracy_overall"] - gun["baselines"][
+        "leak_probe_odd_option"]["accuracy"], 4)
+    wage = score_predictions_file(logs_dir / "grpo-wage.predictions.jsonl.gz")
+    w = wage["comparisons"]["most_frequent_gold_index_eval"]
+    assert w["verdict"] == "worse" and w["ci95"][1] < 0 and w["honest"] is False
+    assert abs(w["estimate"] - (258 - 278) / 618) < 1e-12          # 258 right against 278 golds at position 1
+    off = score_predictions_file(logs_dir / "grpo-wage.predictions.jsonl.gz", bootstrap_resamples=0)
+    assert off["accuracy_bootstrap"]["ci95"] is None and off["comparisons"]["random"]["verdict"] is None
+    assert off["n_eligible"] == wage["n_eligible"] and off["baselines"]["random"]["accuracy"] == wage["baselines"]["random"]["accuracy"]
+    assert off["baselines"]["random"]["ci95_clustered"] is None
+
+
+def test_published_grpo_wage_answers_option_one(logs_dir):
+    "The distribution shows what accuracy hides: the grpo-wage model picks option 1 on 578 of 618 slates."
+    d = score_predictions_file(logs_dir / "grpo-wage.predictions.jsonl.gz")["distribution"]
+    pos = d["fidelity"]["position"]["all"]
+    assert pos["n_slates"] == 618 and round(pos["model_share"]["1"] * 618) == 578
+    assert round(pos["human_share"]["1"] * 618) == 278
+    assert abs(pos["tvd"] - 340 / 618) < 1e-12 and pos["ci95"][0] <= pos["tvd"] <= pos["ci95"][1]
+    assert d["samples_per_slate"] == {"min": 1, "max": 1} and d["permutations"] is None
+    assert abs(d["reliability"]["ece"] - (578 - 258) / 618) < 1e-12    # greedy answers claim certainty (40 none)
+
+
+# --- the honest comparison: one participant is not a result ---------------------------------------------------------
+
+def _row(i, gold, pick, pid, n=4):
+    return {"example_id": str(i), "gold_index": gold, "n_options": n, "parsed_index": pick, "participant_id": pid}
+
+
+def test_model_equal_to_a_baseline_but_for_one_participant_is_indistinguishable():
+    rows = [_row(i, 1 + i % 4, 4, f"p{i // 4}") for i in range(80)]              # = pick_last_option everywhere ...
+    rows[:4] = [_row(i, 1 + i % 4, 1 + i % 4, "p0") for i in range(4)]            # ... but right on all of p0's rows
+    c = score_next_video(rows)["comparisons"]["pick_last_option"]
+    assert c["clusters_differing"] == 1 and c["estimate"] == 3 / 80
+    assert c["verdict"] == "indistinguishable"
+    everyone = [_row(i, 1 + i % 4, 1 + i % 4, f"p{i // 4}") for i in range(80)]
+    assert score_next_video(everyone)["comparisons"]["pick_last_option"]["verdict"] == "better"
+
+
+def test_headline_uses_permutation_zero_rows_only():
+    rows = [_row(i, 1, 1, f"p{i}") for i in range(4)]
+    extra = [dict(_row(i, 2, 1, f"p{i}"), example_id=f"{i}#p1", permutation=1) for i in range(4)]
+    m = score_next_video(rows + extra)
+    assert (m["n_total"], m["n_rows_all_permutations"], m["accuracy_overall"]) == (4, 8, 1.0)
+    assert m["gold_index_distribution"] == {"1": 4}
+
+
+def test_train_examples_feed_grpo_nb_baselines():
+    "The position prior is learned from the training examples' rendered gold positions."
+    train = [dict(_row(f"t{i}", 3, None, f"t{i}"), option_ids=["a", "b", "c", "d"]) for i in range(5)]
+    rows = [dict(_row(i, 3 if i < 3 else 1, 3, f"p{i}"), option_ids=["a", "b", "c", "d"]) for i in range(6)]
+    m = score_next_video(rows, train_examples=train)
+    b = m["baselines"]
+    assert b["most_frequent_gold_index_train"]["top_index"] == 3 and b["most_frequent_gold_index_train"]["correct"] == 3
+    assert b["popularity_train"]["learned_on"] == "train" and "picks" not in b["popularity_train"]
+    assert b["most_frequent_gold_index_eval"]["learned_on"] == "eval_rows"
+    assert m["comparisons"]["most_frequent_gold_index_train"]["estimate"] == 0.0
+    assert {name for name, c in m["comparisons"].items() if c["honest"]} >= {"random", "most_frequent_gold_index_train",
+                                                                          "popularity_train"}
+    assert score_next_video(rows)["baselines"]["most_frequent_gold_index_train"]["accuracy"] is None
+
+
+def test_evaluate_rejects_the_old_train_gold_indices(tmp_path):
+    with pytest.raises(TypeError, match="train_gold_indices"):
+        evaluate_next_video(None, None, [], tmp_path, train_gold_indices=[1, 2])

@@ -46,7 +46,9 @@ def test_pipeline_writes_every_stage_and_a_report_with_real_figures(finished_run
     assert (run / "train" / "config.json").is_file() and (run / "train" / "train_results.json").is_file()
     metrics = json.loads((run / "evaluate" / "next_video" / "metrics.json").read_text())
     predictions = (run / "evaluate" / "next_video" / "predictions.jsonl").read_text().splitlines()
-    prepared = json.loads((run / "evaluate" / "next_video" / "prepare_stats.json").read_text())["examples"]
+    stats = json.loads((run / "evaluate" / "next_video" / "prepare_stats.json").read_text())
+    prepared = stats["eval"]["examples"]
+    assert stats["splits"]["shared_participants"] == 0 and "audit" in stats
     assert metrics["n_total"] == len(predictions) == prepared == min(24, prepared) > 0
     readme = (report / "README.md").read_text()
     assert f"{metrics['accuracy_overall']:.3f}" in (report / "next_video" / "README.md").read_text()

@@ -4,7 +4,7 @@ import gzip, json, os, re
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from grpo_nb.prompts import (PRE_TREATMENT_COLUMNS, build_next_video_messages, build_opinion_messages, clean_text,
+from grpo_nb.prompts import (PRE_TREATMENT_COLUMNS, READY_TEXT_COLUMNS, build_next_video_messages, build_opinion_messages, clean_text,
                              history_before_current, is_post_treatment, odd_option, odd_option_gold_share,
                              option_signatures, order_options, prepare_examples, render_options,
                              render_survey_highlights, render_viewer_profile)
@@ -47,7 +47,9 @@ def user_text(example): return example["prompt"][1]["content"]
 def test_viewer_profile_from_columns():
     assert render_viewer_profile(make_row()) == ("35-year-old, White (non-Hispanic) man; independent moderate; "
                                                  "$50,000-$59,999; college-educated; watches YouTube weekly.")
-    assert render_viewer_profile(make_row(viewer_profile_sentence="Given.")) == "Given."
+    # ready-made text only when named (changed in issue 10: it used to win whenever present)
+    assert render_viewer_profile(make_row(viewer_profile_sentence="Given."), ["viewer_profile_sentence"]) == "Given."
+    assert render_viewer_profile(make_row(viewer_profile_sentence="Given.")) == render_viewer_profile(make_row())
     assert render_viewer_profile({"age": None, "pid1": float("nan")}) == ""
 
 
@@ -114,7 +116,10 @@ def test_prepare_examples_contract_at_published_size():
     first = examples[0]
     assert set(first) == {"example_id", "prompt", "gold_index", "n_options", "option_ids", "issue", "participant_study",
                           "participant_id", "session_id", "step_index", "opinion_before", "opinion_after",
-                          "opinion_direction"}
+                          "opinion_direction", "slate_id", "permutation", "option_titles", "option_channels",
+                          "option_watched", "option_stances", "viewer_party", "viewer_ideology"}
+    assert (first["viewer_party"], first["viewer_ideology"], first["permutation"]) == ("Independent", "Moderate", 0)
+    assert first["option_channels"][first["option_ids"].index("v2")] is None
     assert first["example_id"] == "p1-s1/1/0" and examples[2]["example_id"] == "p1-s1/1/2"
     assert len({e["example_id"] for e in examples}) == len(rows)
     for e, r in zip(examples[:50], rows[:50]): assert e["option_ids"][e["gold_index"] - 1] == r["next_video_id"]
@@ -142,7 +147,8 @@ def test_all_fields_reproduces_published_gun_prompts(shared_data):
     def comparable(text):   # undo doubled quotes; percentages come from unrounded watch times we do not have
         return re.sub(r"\(\d+% complete\)", "(P)", re.sub(r'"{2,}', '"', text.split("\n\nQUESTIONS")[0]))
     expected = {comparable(r["messages"][1]["content"]) for r in published}
-    ours = [comparable(user_text(build_next_video_messages(r, option_fields="all", max_title_chars=None))) for r in gun]
+    ours = [comparable(user_text(build_next_video_messages(r, option_fields="all", max_title_chars=None,
+                                                           profile_text_columns=READY_TEXT_COLUMNS))) for r in gun]
     assert sum(text in expected for text in ours) == len(gun)
 
 
@@ -154,3 +160,60 @@ def test_real_sample_history_and_gold(shared_data):
         history = history_before_current(r, max_history=None)
         assert len(history) == r["step_index"] and r["current_video_id"] not in [h["id"] for h in history]
         assert e["option_ids"][e["gold_index"] - 1] == r["next_video_id"] and e["n_options"] == r["n_options"]
+
+
+def test_ready_made_text_reaches_the_prompt_only_when_named():
+    row = make_row(viewer_profile_sentence="READY_PROFILE", survey_highlights="READY_HIGHLIGHTS", persona_note="NOTE")
+    default = "\n".join(m["content"] for m in build_next_video_messages(row)["prompt"] + build_opinion_messages(row)["prompt"])
+    for text in ("READY_PROFILE", "READY_HIGHLIGHTS", "Opposes an assault weapons ban", "NOTE"):
+        assert text not in default
+    named = user_text(build_next_video_messages(row, profile_text_columns=["initial_viewpoint", "persona_note"]))
+    assert "Initial Viewpoint: Opposes an assault weapons ban" in named and "Persona note: NOTE" in named
+    assert "READY_PROFILE" not in named
+    opinion = user_text(build_opinion_messages(row, profile_text_columns=["survey_highlights"]))
+    assert "READY_HIGHLIGHTS" in opinion
+    with pytest.raises(ValueError, match="post-treatment"):
+        prepare_examples([row], profile_text_columns=["viewpoint_w2"])
+
+
+def test_wage_sample_prompts_carry_no_ready_made_text(shared_data):
+    from grpo_nb.config import load_recipe
+    from grpo_nb.prepare import prepare_train_and_eval
+    path = shared_data / "grail-sample" / "minimum_wage.jsonl.gz"
+    rows = read_jsonl_gz(path)
+    cfg = load_recipe("wage", overrides={"dataset_name": str(path)}, hardware_checks=False)
+    train, evaluation, stats = prepare_train_and_eval(cfg)
+    assert len(train) + len(evaluation) == len(rows) == 1025
+    texts = {r[c] for r in rows for c in READY_TEXT_COLUMNS if r.get(c)}
+    assert len(texts) > 200
+    prompts = ["\n".join(m["content"] for m in e["prompt"]) for e in train + evaluation]
+    prompts += ["\n".join(m["content"] for m in build_opinion_messages(r)["prompt"]) for r in rows if r["opinion_before"] is not None]
+    assert not [t for t in texts if any(t in p for p in prompts)]
+    assert "Initial Viewpoint" not in "".join(prompts) and "SURVEY HIGHLIGHTS" not in "".join(prompts)
+    assert stats["prompt_fields"]["reached_prompt"] == ["age"]
+    assert stats["prompt_fields"]["text_columns_excluded"] == ["initial_viewpoint", "survey_highlights",
+                                                               "viewer_profile_sentence"]
+
+
+def test_shuffle_depends_on_the_slate_not_the_row_number(shared_data):
+    gun = read_jsonl_gz(shared_data / "grail-sample" / "gun_control.jsonl.gz")
+    every = prepare_examples(gun, option_order="shuffle", option_seed=0)
+    later = prepare_examples(gun[1:], option_order="shuffle", option_seed=0)
+    assert len(later) == 547
+    assert sum(a["option_ids"] != b["option_ids"] for a, b in zip(every[1:], later)) == 0
+    assert [a["slate_id"] for a in every[1:]] == [b["slate_id"] for b in later]
+    moved = sum(a["option_ids"] != [i["id"] for i in r["slate_items_json"]] for a, r in zip(every, gun))
+    assert moved > 300                                                  # it does shuffle
+    other_seed = prepare_examples(gun, option_order="shuffle", option_seed=1)
+    assert sum(a["option_ids"] != b["option_ids"] for a, b in zip(every, other_seed)) > 300
+
+
+def test_permutations_share_the_slate_and_move_the_gold():
+    rows = [make_row(), make_row(step_index=2, current_video_id="v2", next_video_id="v3", gold_index=3)]
+    examples = prepare_examples(rows, permutations=4, option_order="as_logged")
+    assert [e["example_id"] for e in examples[:4]] == ["p1-s1/1/0", "p1-s1/1/0#p1", "p1-s1/1/0#p2", "p1-s1/1/0#p3"]
+    assert examples[0]["option_ids"] == ["v1", "v2", "v3"] and [e["permutation"] for e in examples[:4]] == [0, 1, 2, 3]
+    assert len({e["slate_id"] for e in examples[:4]}) == 1
+    for e, r in zip(examples, [rows[0]] * 4 + [rows[1]] * 4):
+        assert e["option_ids"][e["gold_index"] - 1] == r["next_video_id"]
+        assert e["option_titles"][e["gold_index"] - 1] == next(i["title"] for i in SLATE if i["id"] == r["next_video_id"])

@@ -50,6 +50,11 @@ def op_row(i, study, before, after, prediction, extra=""):
 
 
 TRAIN_GOLD = [1, 1, 2, 3, 2, 1]
+# Training examples the honest baselines are learned from: gold positions as the model sees them, video ids per option.
+TRAIN_EXAMPLES = [{"example_id": f"t{i}", "participant_id": f"t{i}", "gold_index": g, "n_options": 3,
+                   "option_ids": [f"t{i}-v{j}" for j in (1, 2, 3)],
+                   "prompt": [{"role": "user", "content": f"OPTIONS\n{_options(3)}\n\nQUESTIONS\n1. Which?"}]}
+                  for i, g in enumerate(TRAIN_GOLD)]
 
 
 def make_run(root: Path, parts=("config", "run", "train", "next_video", "opinion"), extra="") -> Path:
@@ -78,7 +83,7 @@ def make_run(root: Path, parts=("config", "run", "train", "next_video", "opinion
         d = root / "evaluate" / "next_video"
         d.mkdir(parents=True, exist_ok=True)
         (d / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        write_json_atomic(score_next_video(rows, train_gold_indices=TRAIN_GOLD), d / "metrics.json")
+        write_json_atomic(score_next_video(rows, train_examples=TRAIN_EXAMPLES, bootstrap_resamples=200), d / "metrics.json")
     if "opinion" in parts:
         rows = [op_row(0, "study1", 0.40, 0.45, 0.50, extra), op_row(1, "study1", 0.60, 0.58, 0.70, extra),
                 op_row(2, "study1", 0.20, 0.20, None, extra), op_row(3, "study2", 0.30, 0.35, 0.36, extra),
@@ -144,12 +149,17 @@ def test_next_video_tables_match_metrics(full_report):
     base = keyed(table_with(text, "how", "predictor"))
     assert num(base["**model**"]["accuracy ↑"]) == pytest.approx(m["accuracy_overall"], abs=5e-4)
     assert set(m["baselines"]) == {"random", "most_frequent_gold_index_train", "most_frequent_gold_index_eval",
-                                   "leak_probe_odd_option", "pick_last_option"}
+                                   "leak_probe_odd_option", "pick_last_option", "popularity_train",
+                                   "popularity_rate_train", "title_length_train"}
     for key, b in m["baselines"].items():                                  # every baseline, each with its N
         row = base[baseline_label(key)]
         assert num(row["accuracy ↑"]) == pytest.approx(b["accuracy"], abs=5e-4)
         assert num(row["N"]) == b["n"]
-    assert num(base[baseline_label("most_frequent_gold_index_train")]["picks position"]) == 1
+        c = m["comparisons"][key]                                          # and the paired verdict of the metrics
+        assert row["verdict (model vs it)"] == c["verdict"]
+        assert num(row["model − it"]) == pytest.approx(c["estimate"], abs=5e-4)
+    assert base[baseline_label("most_frequent_gold_index_eval")]["kind"] == "peeks at the evaluated rows"
+    assert base[baseline_label("most_frequent_gold_index_train")]["kind"] == "honest"
 
     groups = m["group_metrics"]
     for first, stats in [("issue", groups["by_issue"]), ("study", groups["by_participant_study"]),
@@ -159,12 +169,14 @@ def test_next_video_tables_match_metrics(full_report):
         for g, s in stats.items():
             assert num(rows[g]["N eligible"]) == s["n_eligible"]
             assert num(rows[g]["accuracy ↑"]) == pytest.approx(s["accuracy"], abs=5e-4)
-            assert interval(rows[g]["95% interval"]) == pytest.approx(s["accuracy_ci95"], abs=5e-4)
+            assert interval(rows[g]["95% Wilson"]) == pytest.approx(s["accuracy_ci95"], abs=5e-4)
+            if s.get("accuracy_ci95_clustered"):
+                assert interval(rows[g]["95% clustered"]) == pytest.approx(s["accuracy_ci95_clustered"], abs=5e-4)
     by_n = keyed(table_with(text, "accuracy ↑", "options"))
     for bucket, n in m["by_n_options"]["hist_eligible"].items():
         assert num(by_n[bucket]["N eligible"]) == n
         acc = m["by_n_options"]["accuracy"][bucket]
-        if acc is None: assert by_n[bucket]["accuracy ↑"] == "—" and by_n[bucket]["95% interval"] == "—"
+        if acc is None: assert by_n[bucket]["accuracy ↑"] == "—" and by_n[bucket]["95% Wilson"] == "—"
         else: assert num(by_n[bucket]["accuracy ↑"]) == pytest.approx(acc, abs=5e-4)
     assert "![accuracy of the model and the baselines](accuracy.png)" in text
 
@@ -190,9 +202,10 @@ def test_opinion_tables_match_metrics(full_report):
     assert num(still["MAE ↓"]) == pytest.approx(m["combined"]["baselines"]["no_change"]["mae"], abs=5e-4)
     # the change metrics are not the post-index metrics
     assert m["combined"]["model"]["relative_mae_change"] != pytest.approx(m["combined"]["model"]["mae"])
-    # a model worse than no change is reported as such
-    assert m["combined"]["beats_no_change"] is False and "worse than the no-change baseline" in m["combined"]["verdict"]
-    assert "**The model does not beat the no-change baseline:** worse than" in text
+    # a point MAE above no change on 6 participants is not called worse: the paired interval crosses 0
+    assert m["combined"]["model"]["mae"] > m["combined"]["baselines"]["no_change"]["mae"]
+    assert m["combined"]["beats_no_change"] is False and m["combined"]["verdicts"]["no_change"] == "indistinguishable"
+    assert "**The model does not beat the no-change baseline:** indistinguishable from the no-change baseline" in text
     cal = table_with(text, "absolute gap ↓", "bin")
     assert [num(r["N"]) for r in cal] == [b["count"] for b in m["combined"]["model"]["calibration"]["bins"]]
     assert "![calibration of predicted opinion change](calibration.png)" in text
@@ -220,9 +233,14 @@ def test_summary_headline_and_links(full_report):
     text = (out / "README.md").read_text()
     head = keyed(table_with(text, "verdict", "task"))
     assert num(head["next video"]["model"]) == pytest.approx(nv["accuracy_overall"], abs=5e-4)
-    assert interval(head["next video"]["95% interval"]) == pytest.approx(nv["accuracy_ci95"], abs=5e-4)
-    best = max(b["accuracy"] for b in nv["baselines"].values() if b.get("accuracy") is not None)
-    assert num(head["next video"]["baseline"]) == pytest.approx(best, abs=5e-4)
+    # the headline interval is the participant-clustered one, the baseline the best HONEST one, the verdict paired
+    assert interval(head["next video"]["95% interval"]) == pytest.approx(nv["accuracy_bootstrap"]["ci95"], abs=5e-4)
+    honest = {k: c for k, c in nv["comparisons"].items() if c.get("honest") and c.get("learned_on") != "eval_rows"}
+    best_key = max(honest, key=lambda k: honest[k]["baseline_accuracy"])
+    assert num(head["next video"]["baseline"]) == pytest.approx(honest[best_key]["baseline_accuracy"], abs=5e-4)
+    assert head["next video"]["compared with"] == f"best honest baseline: {baseline_label(best_key)}"
+    assert head["next video"]["verdict"].startswith({"better": "better than", "worse": "worse than",
+                                                     "indistinguishable": "indistinguishable from"}[honest[best_key]["verdict"]])
     assert num(head["opinion"]["model"]) == pytest.approx(op["combined"]["model"]["mae"], abs=5e-4)
     assert num(head["opinion"]["baseline"]) == pytest.approx(op["combined"]["baselines"]["no_change"]["mae"], abs=5e-4)
     what = {r[""]: r["value"] for r in table_with(text, "value", "")}

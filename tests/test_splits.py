@@ -1,0 +1,154 @@
+"""Tests of the split rule (issue 10 A, J, remedies): every source kind gives disjoint train / evaluation participants."""
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+
+from grpo_nb.config import load_recipe
+from grpo_nb.prepare import (NoTrainingRowsError, ParticipantOverlapError, participant_overlap, prepare_split,
+                             prepare_train_and_eval, resolve_source_splits)
+from grpo_nb.synthetic import generate_rows
+
+ROWS = generate_rows(n_participants=60)
+
+
+def write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def demo(*extra, **overrides):
+    return load_recipe("demo", list(extra), hardware_checks=False) if not overrides else \
+        load_recipe("demo", overrides=overrides, hardware_checks=False)
+
+
+def people(examples):
+    return {e["participant_id"] for e in examples}
+
+
+@pytest.mark.parametrize("kind", ["file", "glob", "folder", "saved_dataset", "embedded"])
+def test_sources_without_splits_are_split_by_participant(tmp_path, kind):
+    import datasets
+    write(tmp_path / "data" / "gun.jsonl", ROWS[: len(ROWS) // 2])
+    write(tmp_path / "data" / "wage.jsonl", ROWS[len(ROWS) // 2:])
+    if kind == "saved_dataset":
+        columns = list(dict.fromkeys(k for r in ROWS for k in r))
+        flat = [{k: (json.dumps(r[k]) if k.endswith("_json") else r.get(k)) for k in columns} for r in ROWS]
+        datasets.Dataset.from_list(flat).save_to_disk(str(tmp_path / "saved"))
+    source = {"file": tmp_path / "data" / "gun.jsonl", "glob": tmp_path / "data" / "*.jsonl",
+              "folder": tmp_path / "data", "saved_dataset": tmp_path / "saved", "embedded": "embedded"}[kind]
+    cfg = demo(dataset_name=str(source), embedded_participants=60)
+    train, evaluation, stats = prepare_train_and_eval(cfg)
+    assert train and evaluation and not participant_overlap(train, evaluation)
+    splits = stats["splits"]
+    assert splits["train"]["derived"] and splits["eval"]["derived"] and splits["shared_participants"] == 0
+    assert splits["eval"]["source"].startswith("derived: 10% of participants held out by split_seed 0")
+    assert splits["train"]["participants"] == len(people(train)) and splits["eval"]["rows"] == len(evaluation)
+    expected = len(ROWS) // 2 if kind == "file" else len(ROWS)
+    assert splits["train"]["rows"] + splits["eval"]["rows"] == expected
+    # the one-side entry point agrees with the two-side one
+    assert [e["example_id"] for e in prepare_split(cfg, "validation")[0]] == [e["example_id"] for e in evaluation]
+    assert [e["example_id"] for e in prepare_split(cfg, "train")[0]] == [e["example_id"] for e in train]
+
+
+def test_source_splits_are_used_as_they_are(tmp_path):
+    write(tmp_path / "train.jsonl", [r for r in ROWS if r["participant_id"] < "syn-8"])
+    write(tmp_path / "validation.jsonl", [r for r in ROWS if r["participant_id"] >= "syn-8"])
+    train, evaluation, stats = prepare_train_and_eval(demo(dataset_name=str(tmp_path)))
+    assert stats["splits"]["train"]["source"] == f"{tmp_path} split 'train'" and not stats["splits"]["train"]["derived"]
+    assert stats["splits"]["eval"]["source"] == f"{tmp_path} split 'validation'"
+    assert not participant_overlap(train, evaluation)
+
+
+def test_the_same_split_for_both_is_refused_unless_allowed(tmp_path):
+    write(tmp_path / "train.jsonl", ROWS[:100])
+    write(tmp_path / "validation.jsonl", ROWS[100:])
+    cfg = demo(dataset_name=str(tmp_path), dataset_train_split="validation")
+    with pytest.raises(ParticipantOverlapError, match=r"share \d+ participant\(s\).*allow_participant_overlap: true"):
+        prepare_train_and_eval(cfg)
+    allowed = demo(dataset_name=str(tmp_path), dataset_train_split="validation", allow_participant_overlap=True)
+    train, evaluation, stats = prepare_train_and_eval(allowed)
+    assert stats["splits"]["overlap_allowed"] and stats["splits"]["shared_participants"] == len(people(evaluation)) > 0
+    assert issubclass(ParticipantOverlapError, ValueError)
+
+
+def test_train_only_and_eval_only_sources(tmp_path):
+    write(tmp_path / "a" / "train.jsonl", ROWS)
+    sides = resolve_source_splits(demo().script, str(tmp_path / "a"))
+    assert sides["eval"]["source"].endswith(f"from {tmp_path / 'a'} split 'train'") and sides["eval"]["derived"]
+    assert len(sides["train"]["rows"]) + len(sides["eval"]["rows"]) == len(ROWS)
+    write(tmp_path / "b" / "validation.jsonl", ROWS)
+    cfg = demo(dataset_name=str(tmp_path / "b"))
+    examples, stats = prepare_split(cfg, "validation")
+    assert stats["rows_in"] == len(ROWS) and not stats["split_source"]["derived"]    # an evaluation split stays whole
+    with pytest.raises(NoTrainingRowsError, match="no training rows"):
+        prepare_train_and_eval(cfg)
+
+
+def test_mixture_parts_are_split_each(tmp_path):
+    gun = write(tmp_path / "gun.jsonl", [r for r in ROWS if r["issue"] == "gun_control"])
+    wage = write(tmp_path / "wage.jsonl", [r for r in ROWS if r["issue"] == "minimum_wage"])
+    cfg = demo(dataset_mixture=[{"name": str(gun), "weight": 0.5}, {"name": str(wage), "weight": 0.5}])
+    train, evaluation, stats = prepare_train_and_eval(cfg)
+    assert not participant_overlap(train, evaluation) and stats["splits"]["eval"]["derived"]
+    assert {e["issue"] for e in evaluation} == {"gun_control", "minimum_wage"}
+    assert " + " in stats["splits"]["eval"]["source"]
+
+
+def test_max_eval_samples_takes_whole_participants(tmp_path):
+    cfg = demo(embedded_participants=400, max_eval_samples=40)
+    _, evaluation, stats = prepare_train_and_eval(cfg)
+    sample = stats["eval"]["sample"]
+    assert sample["rows_sampled"] == len(evaluation) <= 40 and sample["participants_sampled"] == len(people(evaluation))
+    assert sample["participants_sampled"] < sample["participants_available"]
+    assert sample["summary"] == (f"{sample['rows_sampled']} of {sample['rows_available']} rows, "
+                                 f"{sample['participants_sampled']} of {sample['participants_available']} participants")
+    full = prepare_train_and_eval(demo(embedded_participants=400))[1]
+    per_person = lambda ex: {p: sum(e["participant_id"] == p for e in ex) for p in people(ex)}
+    whole = per_person(full)
+    assert all(n == whole[p] for p, n in per_person(evaluation).items())           # every sampled person whole
+    assert [e["example_id"] for e in full[:len(evaluation)]] != [e["example_id"] for e in evaluation]   # not the first N
+
+
+def test_eval_permutations_only_on_evaluation():
+    train, evaluation, stats = prepare_train_and_eval(demo(embedded_participants=60, eval_permutations=3))
+    assert len(evaluation) == 3 * stats["splits"]["eval"]["rows"] and stats["eval"]["permutations"] == 3
+    assert {e["permutation"] for e in train} == {0} and {e["permutation"] for e in evaluation} == {0, 1, 2}
+    assert all(e["example_id"].endswith(f"#p{e['permutation']}") for e in evaluation if e["permutation"])
+    for e in evaluation:
+        assert 1 <= e["gold_index"] <= e["n_options"]
+    by_slate = {}
+    for e in evaluation: by_slate.setdefault(e["example_id"].split("#")[0], set()).add(e["slate_id"])
+    assert all(len(ids) == 1 for ids in by_slate.values())
+
+
+@pytest.fixture
+def gun_file(shared_data):
+    path = shared_data / "grail-sample" / "gun_control.jsonl.gz"
+    if not path.exists(): pytest.skip(f"{path} missing")
+    return path
+
+
+def gun_recipe(path, **extra):
+    return load_recipe("gun", overrides={"dataset_name": str(path), **extra}, hardware_checks=False)
+
+
+def test_real_gun_file_train_and_eval_are_disjoint(gun_file):
+    train, evaluation, stats = prepare_train_and_eval(gun_recipe(gun_file))
+    splits = stats["splits"]
+    assert (splits["train"]["rows"], splits["train"]["participants"]) == (501, 148)
+    assert (splits["eval"]["rows"], splits["eval"]["participants"]) == (47, 14)
+    assert splits["shared_participants"] == 0 and not participant_overlap(train, evaluation)
+    assert stats["eval"]["sample"]["summary"] == "47 of 47 rows, 14 of 14 participants"   # max_eval_samples 512
+
+
+def test_real_gun_remedies_are_counted(gun_file):
+    _, _, stats = prepare_train_and_eval(gun_recipe(gun_file, drop_appended_gold=True))
+    assert stats["train"]["dropped"] == {"appended_gold": 478} and stats["eval"]["dropped"] == {"appended_gold": 44}
+    assert (stats["splits"]["train"]["rows"], stats["splits"]["eval"]["rows"]) == (23, 3)
+    # every gun training slate shows a video offered on an evaluation slate: the hold-out leaves nothing to train on
+    with pytest.raises(ValueError, match="every row was dropped .*video_in_eval=501"):
+        prepare_train_and_eval(gun_recipe(gun_file, video_holdout="eval_videos"))
