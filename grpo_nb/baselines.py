@@ -18,12 +18,12 @@ from .stats import clustered_mean, paired_difference
 
 # %% auto #0
 __all__ = ['POPULARITY_OUTCOMES', 'TITLE_FEATURES', 'HONEST_BASELINES', 'LEAK_PROBES', 'CHANCE_BASELINES', 'PROBE_CUES',
-           'row_gold', 'row_user_text', 'title_of_option_line', 'option_block_titles', 'row_option_titles',
-           'row_option_ids', 'row_video_keys', 'row_option_signatures', 'learn_position_prior', 'position_ranking',
-           'position_prior_picks', 'learn_popularity', 'popularity_choice', 'popularity_picks', 'title_features',
-           'learn_title_format', 'title_format_picks', 'odd_option_choice', 'last_option_picks', 'baseline_picks',
-           'random_accuracy', 'pick_accuracy', 'group_key', 'chosen_never_unchosen', 'audited_margins',
-           'is_clear_margin', 'audit_warning', 'audit_splits']
+           'WARNED_PROBES', 'row_gold', 'row_user_text', 'title_of_option_line', 'option_block_titles',
+           'row_option_titles', 'row_option_ids', 'row_video_keys', 'row_option_signatures', 'learn_position_prior',
+           'position_ranking', 'position_prior_picks', 'learn_popularity', 'popularity_choice', 'popularity_picks',
+           'title_features', 'learn_title_format', 'title_format_picks', 'odd_option_choice', 'last_option_picks',
+           'baseline_picks', 'random_accuracy', 'pick_accuracy', 'group_key', 'chosen_never_unchosen',
+           'audited_margins', 'is_clear_margin', 'audit_warning', 'audit_splits']
 
 # %% ../nbs/04b_baselines.ipynb #21e0ddfd
 def _int_or_none(x) -> int | None:
@@ -323,7 +323,8 @@ PROBE_CUES = {
                            "option lines", ("drop_appended_gold: true", "video_holdout: eval_videos")),
     "leak_probe_odd_option": ("rendered metadata", "the one option whose shown fields differ from the others'",
                               ("option_fields: common", "option_order: shuffle", "drop_appended_gold: true")),
-    "pick_last_option": ("option position", "the last option", ("option_order: shuffle", "drop_appended_gold: true")),
+    "pick_last_option": ("option position", "the last option (where the published builder appended a clicked video "
+                         "missing from the logged slate)", ("option_order: shuffle", "drop_appended_gold: true")),
     "most_frequent_gold_index_train": ("option position", "the gold position most frequent in training",
                                        ("option_order: shuffle", "drop_appended_gold: true")),
 }
@@ -383,9 +384,12 @@ def _margin_interval(probe_hits: list, best: str, best_hits: list, *, n_resample
 
 _KEPT_COUNTS = ("outcomes", "n_slate_size_unseen", "top_index", "train_accuracy")
 
+WARNED_PROBES = tuple(p for p in LEAK_PROBES)   # the position prior's margin is reported, not warned about
+
 def audited_margins(best: str | None) -> list[tuple[str, str | None]]:
-    "(probe, reference) pairs: every leak probe against the best chance baseline, the position prior against random."
-    return [(p, best) for p in LEAK_PROBES] + [("most_frequent_gold_index_train", "random")]
+    "(probe, reference) pairs: leak probes against the best chance baseline; the last option and the prior vs random."
+    return ([(p, best) for p in LEAK_PROBES if p != "pick_last_option"]
+            + [("pick_last_option", "random"), ("most_frequent_gold_index_train", "random")])
 
 def _group_audit(train: list[dict], rows: list[dict], picks: dict, *, n_resamples: int, seed: int) -> dict:
     "One group of `audit_splits` (see above for the keys)."
@@ -461,7 +465,7 @@ def audit_splits(train: Sequence[dict], eval: Sequence[dict], *, margin: float =
                                         n_resamples=n_resamples, seed=seed)
         if name == "all" and len(index) > 1 or name != "all":
             warnings += [audit_warning(name, p, g, margin) for p, _ in audited_margins(g["best_honest_baseline"])
-                         if is_clear_margin(g, p, margin, intervals=n_resamples > 0)]
+                         if p in WARNED_PROBES and is_clear_margin(g, p, margin, intervals=n_resamples > 0)]
     return {"margin": margin, "n_resamples": n_resamples, "seed": seed, "honest_baselines": list(HONEST_BASELINES),
             "leak_probes": list(LEAK_PROBES), "chance_baselines": list(CHANCE_BASELINES),
             "groups": groups, "warnings": warnings}

@@ -18,7 +18,8 @@ log = logging.getLogger("grpo_nb")
 
 # %% auto #0
 __all__ = ['log', 'COMMANDS', 'build_parser', 'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train',
-           'cmd_evaluate', 'predictions_kind', 'score_kind', 'cmd_score', 'cmd_report', 'cmd_pipeline', 'main']
+           'cmd_evaluate', 'predictions_kind', 'score_kind', 'cmd_score', 'cmd_report', 'cmd_pipeline',
+           'RedactingStream', 'redact_std_streams', 'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dataset", help="path or hub id; overrides the recipe's dataset")
     c.add_argument("--split", help="default: the recipe's training split")
     c.add_argument("--out", required=True, help="output folder")
+    c.add_argument("--no-audit", dest="audit", action="store_false",
+                   help="skip the data audit (it holds both sides in memory; the examples themselves are streamed)")
 
     c = sub.add_parser("train", help="train a policy with GRPO")
     c.add_argument("--recipe", required=True)
@@ -95,13 +98,16 @@ def cmd_config(args, overrides) -> int:
     return 0
 
 def cmd_prepare(args, overrides) -> int:
-    from grpo_nb.config import load_recipe
-    from grpo_nb.prepare import prepare_split, write_prepared
+    from grpo_nb.config import load_recipe, write_atomic
+    from grpo_nb.prepare import prepare_for_evaluation, prepare_split_to_file
     cfg = load_recipe(args.recipe, overrides, hardware_checks=False)
-    examples, stats = prepare_split(cfg, args.split or cfg.script.dataset_train_split, args.dataset)
-    paths = write_prepared(examples, stats, args.out)
+    stats, paths = prepare_split_to_file(cfg, args.split or cfg.script.dataset_train_split, args.out, args.dataset)
+    if args.audit:     # the data audit: baselines and leak probes learned on train, scored on the evaluation split
+        stats["audit"] = prepare_for_evaluation(cfg, args.dataset)["stats"]["audit"]
+        write_atomic(paths["stats"], json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     dropped = ", ".join(f"{k}: {v}" for k, v in stats["dropped"].items()) or "none"
-    print(f"{stats['rows_in']} rows in, {stats['rows_kept']} kept (dropped: {dropped}), {len(examples)} examples")
+    print(f"{stats['rows_in']} rows in, {stats['rows_kept']} kept (dropped: {dropped}), {stats['examples']} examples")
+    for warning in (stats.get("audit") or {}).get("warnings") or []: print(f"data audit: {warning}")
     print(f"wrote {paths['examples']} and {paths['stats']}")
     return 0
 
@@ -201,6 +207,10 @@ def _user_errors() -> tuple[type, ...]:
         from grpo_nb.pipeline import RunError
         errors.append(RunError)
     except ImportError: pass
+    try:
+        from grpo_nb.prepare import ParticipantOverlapError
+        errors.append(ParticipantOverlapError)
+    except ImportError: pass
     return tuple(errors)
 
 _DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
@@ -213,9 +223,26 @@ def _disk_error_message(e: OSError) -> str | None:
     where = f" writing {e.filename}" if e.filename else ""
     return f"{what}{where}; what was finished is kept: fix it and run the same command again to resume"
 
+class RedactingStream:
+    "A text stream that redacts secrets (`grpo_nb.config.redact_secrets`) from everything written through it."
+    def __init__(self, stream): self.stream = stream
+    def write(self, text):
+        from grpo_nb.config import redact_secrets
+        return self.stream.write(redact_secrets(text) if isinstance(text, str) else text)
+    def writelines(self, lines):
+        for line in lines: self.write(line)
+    def __getattr__(self, name): return getattr(self.stream, name)
+
+def redact_std_streams() -> None:
+    "Route stdout and stderr (prints, warnings, tracebacks, progress bars) through `RedactingStream`, once."
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream): setattr(sys, name, RedactingStream(stream))
+
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `grpo-nb` console script."
     from grpo_nb.config import interrupt_on_signals, signal_exit_code
+    redact_std_streams()
     args, overrides = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
     from grpo_nb.pipeline import setup_logging
     setup_logging()

@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'OPTION_ORDERS', 'OPTION_FIELDS', 'VIDEO_HOLDOUTS', 'DIRECTION_TOLERANCE', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT',
-           'CONFIG_CLASSES', 'MAX_RECIPE_NODES', 'ScriptArguments', 'GRPOTrainingConfig', 'ModelArguments',
-           'recipe_fields', 'nearest_keys', 'RecipeError', 'unknown_key_message', 'normalise_legacy_keys',
-           'coerce_value', 'recipe_dirs', 'resolve_recipe_path', 'load_yaml_bounded', 'read_recipe_file',
-           'parse_overrides', 'RecipeConfig', 'load_recipe', 'validate_recipe', 'effective_settings', 'write_atomic',
-           'Interrupted', 'signal_exit_code', 'interrupt_on_signals', 'save_recipe_snapshot']
+           'CONFIG_CLASSES', 'MAX_RECIPE_NODES', 'SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'ScriptArguments',
+           'GRPOTrainingConfig', 'ModelArguments', 'recipe_fields', 'nearest_keys', 'RecipeError',
+           'unknown_key_message', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs', 'resolve_recipe_path',
+           'load_yaml_bounded', 'read_recipe_file', 'parse_overrides', 'RecipeConfig', 'load_recipe', 'validate_recipe',
+           'effective_settings', 'write_atomic', 'Interrupted', 'signal_exit_code', 'interrupt_on_signals',
+           'secret_values', 'redact_secrets', 'is_credential_key', 'redact_record', 'redact_file',
+           'save_recipe_snapshot']
 
 # %% ../nbs/00_config.ipynb #35e6f450
 OPTION_ORDERS = ("as_logged", "shuffle")
@@ -122,6 +124,7 @@ LEGACY_NO_EFFECT = {
     "dataset_solution_column": "the gold answer is the computed `gold_index`",
     "max_prompt_length": "TRL 1.x no longer truncates prompts; keep prompts short with `max_history` and `max_title_chars`",
     "hub_model_revision": "grpo_nb does not push to the hub",
+    "hub_token": "grpo_nb does not push to the hub, and a token never belongs in a recipe: set HF_TOKEN in the environment",
     "push_to_hub_revision": "grpo_nb does not push to the hub",
 }
 
@@ -621,6 +624,51 @@ def interrupt_on_signals(signals=(_signal.SIGTERM,), handler=_raise_interrupted)
         for sig, previous in saved.items(): _signal.signal(sig, previous)
 
 # %% ../nbs/00_config.ipynb #3a9d76b8
+SECRET_NAME_PATTERN = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY)$|(_TOKEN|_API_KEY|_SECRET|_PASSWORD)$")
+MIN_SECRET_CHARS = 8
+
+def secret_values(environ: typing.Mapping[str, str] | None = None) -> dict[str, str]:
+    "Name -> value of the secret-looking environment variables worth redacting."
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
+
+_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s:@'\"]+(?::[^/\s@'\"]*)?@")
+_URL_SECRET_PARAM_RE = re.compile(r"([?&;](?:token|access_token|auth|api_key|apikey|key|sig|signature|password|secret)=)"
+                                  r"[^&\s#'\"]+", re.IGNORECASE)
+_HUB_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
+
+def redact_secrets(text: str, environ: typing.Mapping[str, str] | None = None) -> str:
+    "`text` with secret values, URL credentials and hub-token-shaped strings replaced by `[REDACTED…]`."
+    import urllib.parse
+    for name, value in sorted(secret_values(environ).items(), key=lambda kv: -len(kv[1])):
+        text = text.replace(value, f"[REDACTED:{name}]")
+        if (quoted := urllib.parse.quote(value, safe="")) != value: text = text.replace(quoted, f"[REDACTED:{name}]")
+    text = _URL_USERINFO_RE.sub(r"\1[REDACTED]@", text)
+    text = _URL_SECRET_PARAM_RE.sub(r"\1[REDACTED]", text)
+    return _HUB_TOKEN_RE.sub("[REDACTED:hub-token]", text)
+
+_CREDENTIAL_KEY_RE = re.compile(r"(^|_)(token|api_key|apikey|access_key|password|passwd|secret|credentials?)$", re.IGNORECASE)
+
+def is_credential_key(key: str) -> bool:
+    "Whether a recipe/record key names a credential (`hub_token`, `wandb_api_key`, …) rather than a setting."
+    k = str(key)
+    return bool(_CREDENTIAL_KEY_RE.search(k)) and not k.startswith(("max_", "pad_", "eos_", "bos_", "unk_"))
+
+def redact_record(obj):
+    "A JSON/YAML-ready copy of `obj` without credential-valued keys and with every string redacted."
+    if isinstance(obj, dict): return {k: redact_record(v) for k, v in obj.items() if not is_credential_key(k)}
+    if isinstance(obj, (list, tuple)): return [redact_record(v) for v in obj]
+    if isinstance(obj, str): return redact_secrets(obj)
+    return obj
+
+def redact_file(path: str | os.PathLike) -> None:
+    "Redact secrets inside a text file written by someone else (an executed notebook, a model card), atomically."
+    path = Path(path)
+    if not path.is_file(): return
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    if (clean := redact_secrets(text)) != text: write_atomic(path, clean.encode("utf-8", errors="surrogateescape"))
+
+# %% ../nbs/00_config.ipynb #9a2cde43
 def save_recipe_snapshot(cfg: RecipeConfig, path: str | os.PathLike) -> Path:
-    "Write the recipe's effective keys (overrides and renames applied) to `path` as YAML, atomically."
-    return write_atomic(path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    "Write the recipe's effective keys (overrides and renames applied), redacted, to `path` as YAML, atomically."
+    return write_atomic(path, yaml.safe_dump(redact_record(cfg.to_dict()), sort_keys=False))

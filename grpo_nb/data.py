@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import glob
 import gzip
 import hashlib
 import json
@@ -16,7 +15,10 @@ import math
 import os
 import random
 import re
+import sys
 import unicodedata
+import zlib
+from typing import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +26,15 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['KNOWN_ISSUES', 'KNOWN_STUDIES', 'EMBEDDED_SOURCES', 'OPINION_COLUMNS_BY_STUDY', 'OPINION_COLUMNS_BY_ISSUE',
-           'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'SPLIT_WORDS', 'METADATA_FIELD_KEYS',
-           'default_direction_tolerance', 'SlateSourceError', 'SplitNotFoundError', 'MissingColumnError',
-           'MalformedJSONError', 'parse_json_list', 'clean_text', 'read_slate_file', 'find_slate_files',
-           'files_of_split', 'load_slates', 'DropStats', 'RowDropped', 'opinion_columns', 'opinion_direction',
-           'appended_gold_fields', 'clean_row', 'clean_rows', 'participant_bucket', 'split_by_participant',
-           'sample_participants', 'filter_rows', 'mix_datasets']
+           'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'UNREADABLE_ROW', 'SPLIT_WORDS',
+           'METADATA_FIELD_KEYS', 'MAX_SLATE_OPTIONS', 'default_direction_tolerance', 'SlateSourceError',
+           'SplitNotFoundError', 'MissingColumnError', 'MalformedJSONError', 'parse_json_list', 'clean_text',
+           'unreadable_row', 'iter_jsonl_file', 'iter_slate_file', 'read_slate_file', 'walk_files', 'safe_glob',
+           'SameDataTwiceError', 'check_one_format_per_name', 'find_slate_files', 'files_of_split', 'SlateStream',
+           'load_slates', 'DropStats', 'RowDropped', 'opinion_columns', 'direction_of_change', 'opinion_direction',
+           'appended_gold_fields', 'drop_repeated_options', 'clean_row', 'rule_digests', 'rule_drops', 'try_clean_row',
+           'check_columns', 'clean_rows', 'participant_bucket', 'held_out_participants', 'split_by_participant',
+           'choose_participants', 'sample_participants', 'filter_rows', 'mix_datasets']
 
 # %% ../nbs/01_data.ipynb #66494708
 KNOWN_ISSUES = ("gun_control", "minimum_wage")
@@ -94,6 +99,11 @@ def parse_json_list(value, column: str = "value") -> list:
         try: decoded = json.loads(value)
         except json.JSONDecodeError as e:
             raise MalformedJSONError(f"{column}: invalid JSON ({e.msg} at char {e.pos}): {str(value)[:80]!r}") from None
+        except RecursionError:
+            raise MalformedJSONError(f"{column}: JSON nested deeper than Python's limit ({sys.getrecursionlimit()} "
+                                     "levels; a slate needs 3)") from None
+        except ValueError as e:     # e.g. an integer of more than 4,300 digits
+            raise MalformedJSONError(f"{column}: JSON Python cannot hold ({str(e)[:80]})") from None
         if isinstance(decoded, list): return decoded
         raise MalformedJSONError(f"{column}: JSON decodes to {type(decoded).__name__}, expected a list")
     raise MalformedJSONError(f"{column}: expected a list or a JSON string of a list, got {type(value).__name__}")
@@ -130,30 +140,79 @@ def _decode_utf8(data: bytes, path) -> str:
         raise SlateSourceError(f"{path}: line {line} is not UTF-8 (byte {data[e.start]:#04x}); the file is refused rather "
                                "than rows dropped. Re-encode it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
 
+def _gzip_damage(path, error) -> SlateSourceError:
+    return SlateSourceError(f"{path}: not a complete gzip file ({type(error).__name__}: {error}); the file is refused "
+                            "rather than rows silently lost. Restore or re-create it")
+
 def _read_bytes(path: Path) -> bytes:
-    "The file's bytes, decompressed for .gz; a `SlateSourceError` for a broken gzip stream."
+    "The file's bytes, decompressed for .gz; a `SlateSourceError` for a broken gzip stream (cut short or corrupt)."
     if not str(path).lower().endswith(".gz"): return path.read_bytes()
     try:
         with gzip.open(path, "rb") as f: return f.read()
-    except (EOFError, OSError) as e:
-        raise SlateSourceError(f"{path}: not a complete gzip file ({type(e).__name__}: {e})") from None
+    except (EOFError, OSError, zlib.error) as e: raise _gzip_damage(path, e) from None
+
+UNREADABLE_ROW = "__grpo_nb_unreadable_row__"
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[\[\]{}]|-?\d{1000,}')
+
+def _culprit_key(text: str, deep: bool) -> str:
+    "The top-level key of a JSON object line whose value is nested too deep (`deep`) or holds an over-long integer."
+    depth, key = 0, None
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        if token[0] == '"':
+            if depth == 1 and token.endswith(":"): key = json.loads(token[:-1].rstrip())
+        elif token in "[{":
+            depth += 1
+            if deep and depth > 64: break
+        elif token in "]}": depth -= 1
+        elif not deep: break
+    return str(key) if key is not None else "row"
+
+def unreadable_row(text: str, error: Exception) -> dict:
+    "A placeholder for a line that is valid JSON Python cannot hold; `clean_row` drops it under the reason it names."
+    deep = isinstance(error, RecursionError)
+    reason = f"{'malformed_json' if deep else 'bad_value'}:{_culprit_key(text, deep)}"
+    return {UNREADABLE_ROW: {"reason": reason, "detail": f"{type(error).__name__}: {str(error)[:120]}"}}
+
+def _parse_jsonl_line(line: str, path, line_number: int) -> dict:
+    try: row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise SlateSourceError(f"{path}: line {line_number} is not valid JSON ({e.msg}): {line[:80]!r}") from None
+    except (RecursionError, ValueError) as e: return unreadable_row(line, e)   # nested too deep; a 5,000-digit number
+    if not isinstance(row, dict):
+        raise SlateSourceError(f"{path}: line {line_number} is a JSON {type(row).__name__}, expected an object")
+    return row
 
 def _read_jsonl_text(text: str, path) -> list[dict]:
-    rows = []
-    for line_number, line in enumerate(text.splitlines(), 1):
-        if not line.strip(): continue
-        try: row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SlateSourceError(f"{path}: line {line_number} is not valid JSON ({e.msg}): {line[:80]!r}") from None
-        if not isinstance(row, dict):
-            raise SlateSourceError(f"{path}: line {line_number} is a JSON {type(row).__name__}, expected an object")
-        rows.append(row)
-    return rows
+    return [_parse_jsonl_line(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+def iter_jsonl_file(path) -> Iterator[dict]:
+    "Rows of a .jsonl / .jsonl.gz file, read one line at a time (memory: one line, not the file)."
+    path = Path(path)
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            for line_number, raw in enumerate(f, 1):
+                if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"): raw = raw[3:]
+                if not raw.strip(): continue
+                try: line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise SlateSourceError(f"{path}: line {line_number} is not UTF-8 (byte {raw[e.start]:#04x}); the file is "
+                                           "refused rather than rows dropped. Re-encode it as UTF-8 (e.g. `iconv -f "
+                                           "latin1 -t utf-8`)") from None
+                yield _parse_jsonl_line(line, path, line_number)
+    except (EOFError, zlib.error) as e: raise _gzip_damage(path, e) from None
+    except OSError as e:
+        if isinstance(e, gzip.BadGzipFile) or "gzip" in str(e).lower(): raise _gzip_damage(path, e) from None
+        raise
 
 def _read_json_text(text: str, path) -> list[dict]:
     "A JSON array of objects, a dict of equal-length columns, or JSON lines under a .json name."
     try: data = json.loads(text)
     except json.JSONDecodeError: return _read_jsonl_text(text, path)
+    except (RecursionError, ValueError) as e:
+        raise SlateSourceError(f"{path}: a JSON document Python cannot hold ({type(e).__name__}: {str(e)[:80]}); "
+                               "write it as JSON lines to drop only the bad rows") from None
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
         lengths = {len(v) for v in data.values()}
         if len(lengths) != 1: raise SlateSourceError(f"{path}: columns have different lengths {sorted(lengths)}")
@@ -173,23 +232,29 @@ def _read_csv(path) -> list[dict]:
         if "UTF8" in str(e): _decode_utf8(_read_bytes(path), path)   # raises, naming the line
         raise SlateSourceError(f"{path}: cannot read this CSV file ({e})") from None
 
-def _read_parquet(path) -> list[dict]:
+def _iter_parquet(path, batch_rows: int = 1024) -> Iterator[dict]:
     import pyarrow as pa, pyarrow.parquet as pq
-    if path.stat().st_size == 0: return []
-    try: return pq.read_table(path).to_pylist()
+    if path.stat().st_size == 0: return
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows): yield from batch.to_pylist()
     except (pa.ArrowException, OSError) as e:
         raise SlateSourceError(f"{path}: not a readable parquet file ({e})") from None
 
+def iter_slate_file(path) -> Iterator[dict]:
+    "Rows of one parquet / jsonl(.gz) / json(.gz) / csv(.gz) file; jsonl and parquet are streamed, json and csv read whole."
+    path, suffix = Path(path), _suffix(path)
+    if suffix in (".jsonl", ".jsonl.gz"): yield from iter_jsonl_file(path); return
+    if suffix == ".parquet": yield from _iter_parquet(path); return
+    if suffix in (".csv", ".csv.gz"): yield from _read_csv(path); return
+    if suffix in (".json", ".json.gz"):
+        text = _decode_utf8(_read_bytes(path), path)
+        if text.strip(): yield from _read_json_text(text, path)
+        return
+    raise SlateSourceError(f"{path}: unsupported file type; expected one of {', '.join(SLATE_FILE_SUFFIXES)}")
+
 def read_slate_file(path) -> list[dict]:
     "Rows of one parquet / jsonl(.gz) / json(.gz) / csv(.gz) file."
-    path, suffix = Path(path), _suffix(path)
-    if suffix == ".parquet": return _read_parquet(path)
-    if suffix in (".csv", ".csv.gz"): return _read_csv(path)
-    if suffix in (".jsonl", ".jsonl.gz", ".json", ".json.gz"):
-        text = _decode_utf8(_read_bytes(path), path)
-        if not text.strip(): return []
-        return _read_jsonl_text(text, path) if suffix.startswith(".jsonl") else _read_json_text(text, path)
-    raise SlateSourceError(f"{path}: unsupported file type; expected one of {', '.join(SLATE_FILE_SUFFIXES)}")
+    return list(iter_slate_file(path))
 
 # %% ../nbs/01_data.ipynb #8dbf9927
 SPLIT_WORDS = ("train", "validation", "valid", "val", "dev", "test", "eval")
@@ -203,16 +268,76 @@ def _file_split(path: Path, folder: Path, extra=()) -> str | None:
     m = _SPLIT_NAME.match(path.name[: -len(_suffix(path))])
     return m.group(1) if m and m.group(1) in words else None
 
+def walk_files(folder, max_depth: int | None = None) -> list[Path]:
+    "Files under `folder` (sorted), following directory symlinks but entering each real directory once: a loop ends."
+    folder, seen, files, stack = Path(folder), set(), [], [(Path(folder), 0)]
+    while stack:
+        directory, depth = stack.pop()
+        real = os.path.realpath(directory)
+        if real in seen: continue
+        seen.add(real)
+        try: entries = list(os.scandir(directory))
+        except OSError: continue                                   # unreadable, vanished, or not a directory
+        for entry in entries:
+            try: is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError: continue
+            if is_dir and (max_depth is None or depth + 1 < max_depth): stack.append((Path(entry.path), depth + 1))
+            elif is_file and (real_file := os.path.realpath(entry.path)) not in seen:
+                seen.add(real_file)                                   # a file linked twice is read once
+                files.append(Path(entry.path))
+    return sorted(files)
+
+def _segment_regex(segment: str) -> str:
+    out, i = [], 0
+    while i < len(segment):
+        c = segment[i]
+        if c == "*": out.append("[^/]*")
+        elif c == "?": out.append("[^/]")
+        elif c == "[" and (j := segment.find("]", i + 2)) != -1:
+            body = segment[i + 1:j]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = j
+        else: out.append(re.escape(c))
+        i += 1
+    return ("" if segment.startswith(".") else r"(?!\.)") + "".join(out)
+
+def safe_glob(pattern: str) -> list[Path]:
+    "Files matching a glob (`**`: any number of folders), like `glob.glob(recursive=True)` but a symlink loop ends."
+    parts = Path(os.path.expanduser(str(pattern))).parts
+    fixed = next((i for i, part in enumerate(parts) if any(ch in part for ch in "*?[")), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    if fixed == len(parts): return [base] if base.is_file() else []
+    rest = parts[fixed:]
+    regex = "".join(r"(?:(?!\.)[^/]+/)*" if part == "**" else _segment_regex(part) + "/" for part in rest[:-1])
+    regex += r"(?:(?!\.)[^/]+/)*(?!\.)[^/]+" if rest[-1] == "**" else _segment_regex(rest[-1])
+    matcher = re.compile(regex, re.DOTALL)
+    depth = None if "**" in rest else len(rest)
+    return [p for p in walk_files(base, depth) if matcher.fullmatch(p.relative_to(base).as_posix())]
+
+class SameDataTwiceError(SlateSourceError):
+    "Two files of one folder or glob with the same name in two formats (`rows.jsonl` and `rows.parquet`)."
+
+def check_one_format_per_name(files: list[Path], what: str) -> list[Path]:
+    "`files`, unless two share a folder and a name without suffix: the same rows in two formats would load twice."
+    by_name: dict = {}
+    for p in files: by_name.setdefault((p.parent, p.name[: len(p.name) - len(_suffix(p))]), []).append(p)
+    twice = [group for group in by_name.values() if len(group) > 1]
+    if twice:
+        shown = "; ".join(" and ".join(p.name for p in group) + f" (in {group[0].parent})" for group in twice[:5])
+        raise SameDataTwiceError(f"{what}: {len(twice)} name(s) come in more than one format: {shown}. They would "
+                                 "be loaded twice. Keep one format per name, or list the files to load in data_files")
+    return files
+
 def find_slate_files(folder, split: str | None = None) -> list[Path]:
     "Supported data files under `folder` (recursive, sorted); with `split`, only those named by it."
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and _suffix(p)
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts))
+    files = [p for p in walk_files(folder) if _suffix(p)
+             and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)]
     if any(_suffix(p) not in (".json", ".json.gz") for p in files):  # .json beside data files is metadata
         files = [p for p in files if _suffix(p) not in (".json", ".json.gz")]
     if not files:
         raise SlateSourceError(f"{folder}: no data files ({', '.join(SLATE_FILE_SUFFIXES)}) in this folder")
-    return files_of_split(files, split, folder, str(folder))
+    return files_of_split(check_one_format_per_name(files, str(folder)), split, folder, str(folder))
 
 def files_of_split(files: list[Path], split: str | None, base: Path | None = None, what: str = "source") -> list[Path]:
     "The `files` named by `split` the hub's way (relative to `base`, default each file's grandparent); all when None."
@@ -241,15 +366,16 @@ def _pick_split(splits: dict, split, what: str):
                                  f"{_did_you_mean(split, names)}", names)
     return splits[split]
 
-def _load_saved_dataset(folder: Path, split) -> list[dict]:
+def _load_saved_dataset(folder: Path, split):
+    "The `datasets.Dataset` (memory-mapped Arrow, read row by row when iterated) of a `save_to_disk` folder."
     import datasets
     loaded = datasets.load_from_disk(str(folder))
     if isinstance(loaded, datasets.DatasetDict): loaded = _pick_split(dict(loaded), split, f"{folder} (DatasetDict)")
     elif split is not None:
         raise SplitNotFoundError(f"{folder} is a single saved Dataset, without splits; it has no split {split!r}")
-    return loaded.to_list()
+    return loaded
 
-def _load_hub_dataset(hub_id: str, split, data_files) -> list[dict]:
+def _load_hub_dataset(hub_id: str, split, data_files):
     import datasets
     try: loaded = datasets.load_dataset(hub_id, data_files=data_files)
     except Exception as e:
@@ -262,7 +388,7 @@ def _load_hub_dataset(hub_id: str, split, data_files) -> list[dict]:
             "files (e.g. load_slates('/path/to/grail-sample/')), a single file or a glob; or 'embedded' for the "
             "built-in synthetic dataset.") from e
     if isinstance(loaded, datasets.DatasetDict): loaded = _pick_split(dict(loaded), split, f"hub dataset {hub_id!r}")
-    return loaded.to_list()
+    return loaded
 
 def _looks_like_path(source: str) -> bool:
     return (source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
@@ -277,9 +403,9 @@ def _resolve_data_files(data_files, base: Path, split) -> list[Path]:
     for pattern in patterns:
         full = Path(pattern).expanduser()
         full = full if full.is_absolute() else base/full
-        found = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+        found = safe_glob(str(full))
         if not found: raise SlateSourceError(f"data_files: nothing matches {str(full)!r}")
-        files += [p for p in found if p.is_file()]
+        files += found
     return files if by_split else files_of_split(files, split, None, f"data_files {patterns}")
 
 def _missing_path_error(source: str) -> FileNotFoundError:
@@ -294,37 +420,53 @@ def _why_empty(path: Path) -> str:
     if _suffix(path) in (".csv", ".csv.gz"): return "header only, no data rows"
     return "no rows"
 
-def _read_files(files: list[Path]) -> list[dict]:
-    "Rows of all `files`; empty ones are skipped with a warning, and no rows at all is an error naming each file."
-    rows, empty = [], []
+def _iter_files(files: list[Path]) -> Iterator[dict]:
+    "Rows of all `files`, one at a time; empty ones are skipped with a warning, no rows at all is an error naming each."
+    n_rows, empty = 0, []
     for f in files:
-        got = read_slate_file(f)
-        if not got: empty.append(f)
-        rows += got
-    if not rows:
+        before = n_rows
+        for row in iter_slate_file(f):
+            n_rows += 1
+            yield row
+        if n_rows == before: empty.append(f)
+    if not n_rows:
         raise SlateSourceError("no rows to load: " + "; ".join(f"{f}: {_why_empty(f)}" for f in files[:10]))
     if empty: _log.warning("%d data file(s) hold no rows and were skipped: %s", len(empty), ", ".join(map(str, empty[:10])))
-    return rows
+
+class SlateStream:
+    """Raw rows of a source (`load_slates`' arguments), read again each time it is iterated: one line at a time for
+    jsonl(.gz), one batch for parquet, one row for a saved / hub dataset (memory-mapped). Files and splits are
+    resolved when it is made, so a missing split or file fails at once. `rows=`: a list to stream instead."""
+    def __init__(self, source, split: str | None = None, *, data_files=None, rows: list[dict] | None = None):
+        self.source, self.split, self.files, self.dataset, self.rows = str(source), split, None, None, rows
+        if rows is not None: return
+        source = self.source
+        if source.lower() in EMBEDDED_SOURCES: self.rows = _load_embedded(split)
+        elif data_files is not None and (Path(source).expanduser().is_dir() or source in ("json", "parquet", "csv")):
+            base = Path(source).expanduser() if Path(source).expanduser().is_dir() else Path.cwd()
+            self.files = _resolve_data_files(data_files, base, split)
+        elif Path(source).expanduser().is_dir():
+            folder = Path(source).expanduser()
+            if _is_saved_dataset(folder): self.dataset = _load_saved_dataset(folder, split)
+            else: self.files = find_slate_files(folder, split)
+        elif Path(source).expanduser().is_file():
+            self.files = files_of_split([Path(source).expanduser()], split, None, source)
+        elif any(ch in source for ch in "*?["):
+            files = [p for p in safe_glob(source) if _suffix(p)]
+            if not files: raise SlateSourceError(f"no data files match the glob {source!r}")
+            self.files = files_of_split(files, split, None, f"glob {source!r}")
+        elif _looks_like_path(source): raise _missing_path_error(source)
+        else: self.dataset = _load_hub_dataset(source, split, data_files)
+
+    def __iter__(self) -> Iterator[dict]:
+        if self.rows is not None: return iter(self.rows)
+        if self.dataset is not None: return iter(self.dataset)
+        return _iter_files(self.files)
 
 def load_slates(source, split: str | None = None, *, data_files=None) -> list[dict]:
     "Rows (plain dicts) of a hub id, `save_to_disk` folder, data file(s), folder or glob, or 'embedded'."
-    source = str(source)
-    if source.lower() in EMBEDDED_SOURCES: rows = _load_embedded(split)
-    elif data_files is not None and (Path(source).expanduser().is_dir() or source in ("json", "parquet", "csv")):
-        base = Path(source).expanduser() if Path(source).expanduser().is_dir() else Path.cwd()
-        rows = _read_files(_resolve_data_files(data_files, base, split))
-    elif Path(source).expanduser().is_dir():
-        folder = Path(source).expanduser()
-        if _is_saved_dataset(folder): rows = _load_saved_dataset(folder, split)
-        else: rows = _read_files(find_slate_files(folder, split))
-    elif Path(source).expanduser().is_file():
-        rows = _read_files(files_of_split([Path(source).expanduser()], split, None, source))
-    elif any(ch in source for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(os.path.expanduser(source), recursive=True) if _suffix(p))
-        if not files: raise SlateSourceError(f"no data files match the glob {source!r}")
-        rows = _read_files(files_of_split(files, split, None, f"glob {source!r}"))
-    elif _looks_like_path(source): raise _missing_path_error(source)
-    else: rows = _load_hub_dataset(source, split, data_files)
+    stream = SlateStream(source, split, data_files=data_files)
+    rows = stream.dataset.to_list() if stream.dataset is not None else list(stream)
     if not rows: raise SlateSourceError(f"{source}{f' (split {split})' if split else ''} holds no rows")
     _log.info("loaded %d rows from %s%s", len(rows), source, f" (split {split})" if split else "")
     return rows
@@ -381,10 +523,12 @@ def _as_id(value) -> str:
     if isinstance(value, float) and value.is_integer(): value = int(value)
     return str(value).strip()
 
+_ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
+
 def _as_step(value) -> int:
     if isinstance(value, bool): raise RowDropped("bad_value:step_index", repr(value))
     if isinstance(value, float) and value.is_integer(): value = int(value)
-    if isinstance(value, str) and value.strip().isdigit(): value = int(value)
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()): value = int(value)   # not '①' nor 5,000 digits
     if not isinstance(value, int) or value < 0: raise RowDropped("bad_value:step_index", repr(value))
     return value
 
@@ -416,12 +560,17 @@ def opinion_columns(row: dict, columns) -> tuple[str, str] | None:
     if "opinion_before" in columns or "opinion_after" in columns: return ("opinion_before", "opinion_after")
     return OPINION_COLUMNS_BY_STUDY.get(row.get("participant_study")) or OPINION_COLUMNS_BY_ISSUE.get(row.get("issue"))
 
+def direction_of_change(change: float, tolerance: float | None = None) -> str:
+    "`increase` / `decrease` when |`change`| exceeds `tolerance` (recipe default), else `no_change`; the one rule."
+    if tolerance is None: tolerance = default_direction_tolerance()
+    if not tolerance >= 0: raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    change = round(change, 9)           # 0.51 - 0.50 is 0.01000000000000001 in floating point: a change of 0.01, no more
+    return "increase" if change > tolerance else "decrease" if change < -tolerance else "no_change"
+
 def opinion_direction(before, after, tolerance: float | None = None) -> str | None:
     "`increase` / `decrease` / `no_change` from `after - before`; None when either is missing. Tolerance: recipe default."
     if before is None or after is None: return None
-    if tolerance is None: tolerance = default_direction_tolerance()
-    delta = after - before
-    return "increase" if delta > tolerance else "decrease" if delta < -tolerance else "no_change"
+    return direction_of_change(after - before, tolerance)
 
 def _opinion_value(row, column, require, stats):
     value = row.get(column)
@@ -451,10 +600,22 @@ def appended_gold_fields(slate_items: list[dict], gold_index: int) -> list[str]:
     return [f for f in METADATA_FIELD_KEYS if f in missing]
 
 # %% ../nbs/01_data.ipynb #4bac154b
+MAX_SLATE_OPTIONS = 50   # recipe-independent: the published slates have 2-5 options, a YouTube sidebar about 20
+
+def drop_repeated_options(slate: list[dict], gold_index: int) -> tuple[list[dict], int]:
+    "`slate` with one option per video id — the first, the gold's at `gold_index` (1-based) — and the gold's new index."
+    gold_id, kept, seen, new_gold = slate[gold_index - 1]["id"], [], set(), 0
+    for position, item in enumerate(slate, 1):
+        if item["id"] == gold_id:
+            if position == gold_index: kept.append(item); new_gold = len(kept)
+        elif item["id"] not in seen: seen.add(item["id"]); kept.append(item)
+    return kept, new_gold
+
 def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropStats | None = None,
               direction_tolerance: float | None = None, drop_appended_gold: bool = False) -> dict:
     "The cleaned copy of one row; raises `RowDropped(reason)` when it is unusable. `columns`: the dataset's columns."
     stats = stats if stats is not None else DropStats()
+    if UNREADABLE_ROW in row: raise RowDropped(row[UNREADABLE_ROW]["reason"], row[UNREADABLE_ROW]["detail"])
     for column in REQUIRED_COLUMNS:
         if column != "watched_detailed_json" and _is_missing(row.get(column)): raise RowDropped(f"missing_value:{column}")
     out = dict(row)
@@ -466,6 +627,7 @@ def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropS
 
     slate = _parse_list(row, "slate_items_json")
     if not slate: raise RowDropped("empty_slate")
+    if len(slate) > MAX_SLATE_OPTIONS: raise RowDropped("slate_too_long", f"{len(slate)} options > {MAX_SLATE_OPTIONS}")
     if not all(isinstance(item, dict) and not _is_missing(item.get("id")) for item in slate):
         raise RowDropped("malformed_slate_item")
     slate = [_clean_item(item) for item in slate]
@@ -485,12 +647,15 @@ def clean_row(row: dict, columns, *, require_opinion: bool = False, stats: DropS
     gold_index = ids.index(gold_id) + 1
     source_gold = _source_int(row, "gold_index")
     if source_gold is not None and source_gold != gold_index:
-        # a video shown twice: the source's own position wins when it points at the gold id too
+        # the gold shown twice: the source's own position wins when it points at the gold id too
         if 1 <= source_gold <= len(ids) and ids[source_gold - 1] == gold_id: gold_index = source_gold
         else: raise RowDropped("gold_index_mismatch", f"source gold_index={source_gold}, next_video_id at {gold_index}")
     source_n = _source_int(row, "n_options")
     if source_n is not None and source_n != len(slate):
         raise RowDropped("n_options_mismatch", f"source n_options={source_n}, slate has {len(slate)}")
+    if len(set(ids)) < len(ids):                   # a video shown twice: one position per video, so one gold position
+        slate, gold_index = drop_repeated_options(slate, gold_index)
+        stats.count("repeated_options_removed", "notes")
     if drop_appended_gold and (lacking := appended_gold_fields(slate, gold_index)):
         raise RowDropped("appended_gold", f"gold option {gold_index} lacks {lacking}, which every other option has")
 
@@ -517,6 +682,41 @@ def _check_columns(rows, columns, require_opinion):
         missing += sorted({c for pair in needed for c in pair if c not in columns})
     if missing: raise MissingColumnError(missing, columns)
 
+_RAW_LIST_COLUMNS = ("slate_items_json", "watched_detailed_json")
+
+def rule_digests(row: dict) -> tuple[int, int, int]:
+    "(slate key, content, gold) digests of a cleaned row, for `rule_drops` (Python hashes: compare within one process)."
+    key = hash((row["session_id"], row["step_index"], tuple(item["id"] for item in row["slate_items"])))
+    content = {k: v for k, v in row.items() if v is not None and k not in _RAW_LIST_COLUMNS}
+    return key, hash(json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)), hash(row["next_video_id"])
+
+def rule_drops(keys, contents, golds) -> dict[int, str]:
+    "Positions the dataset rules drop: every row of a slate key with two golds, and each later exact copy of a row."
+    first_gold, conflicted, seen, drops = {}, set(), set(), {}
+    for key, gold in zip(keys, golds):
+        if first_gold.setdefault(key, gold) != gold: conflicted.add(key)
+    del first_gold
+    for position, (key, content) in enumerate(zip(keys, contents)):
+        if key in conflicted: drops[position] = "conflicting_gold"
+        elif content in seen: drops[position] = "duplicate_row"
+        else: seen.add(content)
+    return drops
+
+def try_clean_row(row: dict, columns, stats: DropStats, number: int = -1, **options) -> dict | None:
+    "`clean_row(row)`, or None with the drop counted in `stats` — a value no rule foresaw too, as `bad_row:<error>`."
+    try: return clean_row(row, columns, stats=stats, **options)
+    except RowDropped as drop:
+        stats.count(drop.reason)
+        if _log.isEnabledFor(logging.DEBUG): _log.debug("row %d dropped: %s %s", number, drop.reason, drop.detail)
+    except Exception as e:                          # one bad value never aborts a whole load
+        stats.count(f"bad_row:{type(e).__name__}")
+        _log.warning("row %d dropped: bad_row:%s (%s)", number, type(e).__name__, str(e)[:200])
+    return None
+
+def check_columns(rows, columns, require_opinion: bool = False):
+    "`MissingColumnError` when a required column (with `require_opinion`, an opinion column) is in no row."
+    _check_columns(rows, columns, require_opinion)
+
 def clean_rows(rows, *, require_opinion: bool = False, direction_tolerance: float | None = None,
                drop_appended_gold: bool = False) -> tuple[list[dict], DropStats]:
     "Usable rows (contract in ARCHITECTURE.md) and the `DropStats` saying why the others were dropped."
@@ -525,15 +725,15 @@ def clean_rows(rows, *, require_opinion: bool = False, direction_tolerance: floa
     rows = rows if isinstance(rows, list) else list(rows)
     stats = DropStats(rows_in=len(rows))
     if not rows: return [], stats
-    columns = set().union(*rows)
+    columns = set().union(*rows) - {UNREADABLE_ROW}
     _check_columns(rows, columns, require_opinion)
-    kept, debug = [], _log.isEnabledFor(logging.DEBUG)
-    for number, row in enumerate(rows):
-        try: kept.append(clean_row(row, columns, require_opinion=require_opinion, stats=stats,
-                                   direction_tolerance=direction_tolerance, drop_appended_gold=drop_appended_gold))
-        except RowDropped as drop:
-            stats.count(drop.reason)
-            if debug: _log.debug("row %d dropped: %s %s", number, drop.reason, drop.detail)
+    options = dict(require_opinion=require_opinion, direction_tolerance=direction_tolerance,
+                   drop_appended_gold=drop_appended_gold)
+    kept = [c for number, row in enumerate(rows) if (c := try_clean_row(row, columns, stats, number, **options)) is not None]
+    digests = [rule_digests(r) for r in kept]
+    drops = rule_drops(*zip(*digests)) if digests else {}
+    for reason in drops.values(): stats.count(reason)
+    kept = [r for position, r in enumerate(kept) if position not in drops]
     stats.rows_kept = len(kept)
     _log.info("clean_rows: %s", stats.summary())
     return kept, stats
@@ -544,39 +744,51 @@ def participant_bucket(participant_id, seed: int = 0) -> float:
     digest = hashlib.sha256(f"{seed}:{participant_id}".encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
+def held_out_participants(participant_ids: Iterable[str], validation_fraction: float = 0.1, seed: int = 0) -> set[str]:
+    "The participants `split_by_participant` puts in validation (the smallest hash when none falls below the fraction)."
+    buckets = {pid: participant_bucket(pid, seed) for pid in dict.fromkeys(participant_ids)}
+    held_out = {pid for pid, b in buckets.items() if b < validation_fraction}
+    if not held_out and validation_fraction > 0 and len(buckets) >= 2: held_out = {min(buckets, key=buckets.get)}
+    return held_out
+
 def split_by_participant(rows, validation_fraction: float = 0.1, seed: int = 0) -> tuple[list[dict], list[dict]]:
     "(train, validation) rows; every participant on one side only. Deterministic by `seed`."
     if not 0.0 <= validation_fraction < 1.0:
         raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
     missing = [i for i, r in enumerate(rows) if _is_missing(r.get("participant_id"))]
     if missing: raise ValueError(f"rows without participant_id (row numbers {missing[:10]}); clean the rows first")
-    buckets = {pid: participant_bucket(pid, seed) for pid in dict.fromkeys(str(r["participant_id"]) for r in rows)}
-    held_out = {pid for pid, b in buckets.items() if b < validation_fraction}
-    if not held_out and validation_fraction > 0 and len(buckets) >= 2: held_out = {min(buckets, key=buckets.get)}
+    held_out = held_out_participants((str(r["participant_id"]) for r in rows), validation_fraction, seed)
     train = [r for r in rows if str(r["participant_id"]) not in held_out]
     validation = [r for r in rows if str(r["participant_id"]) in held_out]
     return train, validation
 
 # %% ../nbs/01_data.ipynb #98e1be1e
-def sample_participants(rows: list[dict], max_rows: int | None, seed: int = 0) -> tuple[list[dict], dict]:
-    "A seeded sample of whole participants with at most `max_rows` rows, and how much of `rows` it holds."
-    by_participant: dict[str, int] = {}
-    for r in rows: by_participant[str(r.get("participant_id"))] = by_participant.get(str(r.get("participant_id")), 0) + 1
+def choose_participants(rows_per_participant: dict[str, int], max_rows: int | None, seed: int = 0) -> dict:
+    "The sample `sample_participants` takes, from row counts alone: its info dict, with `chosen` (a set of ids) added."
+    by_participant, n_rows = rows_per_participant, sum(rows_per_participant.values())
     chosen, partial, total = set(), False, 0
-    if max_rows is None or max_rows >= len(rows): chosen, total = set(by_participant), len(rows)
+    if max_rows is None or max_rows >= n_rows: chosen, total = set(by_participant), n_rows
     else:
         order = sorted(by_participant, key=lambda pid: (participant_bucket(pid, f"sample:{seed}"), pid))
         for pid in order:
             if total + by_participant[pid] <= max_rows: chosen.add(pid); total += by_participant[pid]
             if total == max_rows: break
         if not chosen and order and max_rows > 0: chosen, partial, total = {order[0]}, True, max_rows
-    sample = [r for r in rows if str(r.get("participant_id")) in chosen]
-    if partial: sample = sample[:max_rows]
-    info = dict(rows_sampled=len(sample), rows_available=len(rows), participants_sampled=len(chosen),
+    info = dict(rows_sampled=total, rows_available=n_rows, participants_sampled=len(chosen),
                 participants_available=len(by_participant), max_rows=max_rows, seed=seed, partial_participant=partial,
                 rule="whole participants in seeded order while the row total stays <= max_rows")
     info["summary"] = (f"{info['rows_sampled']} of {info['rows_available']} rows, {info['participants_sampled']} of "
                        f"{info['participants_available']} participants")
+    return {**info, "chosen": chosen}
+
+def sample_participants(rows: list[dict], max_rows: int | None, seed: int = 0) -> tuple[list[dict], dict]:
+    "A seeded sample of whole participants with at most `max_rows` rows, and how much of `rows` it holds."
+    by_participant: dict[str, int] = {}
+    for r in rows: by_participant[str(r.get("participant_id"))] = by_participant.get(str(r.get("participant_id")), 0) + 1
+    info = choose_participants(by_participant, max_rows, seed)
+    chosen = info.pop("chosen")
+    sample = [r for r in rows if str(r.get("participant_id")) in chosen]
+    if info["partial_participant"]: sample = sample[:max_rows]
     return sample, info
 
 # %% ../nbs/01_data.ipynb #2e86b55c

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import zlib
 import hashlib
 import json
 import logging
@@ -28,15 +29,16 @@ _log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['PROFILE_LINE_PREFIXES', 'ODD_OPTION_NOTE', 'PER_ROW_KEYS', 'LOG_LOSS_SMOOTHING', 'NO_ANSWER', 'OPTION_ATTRIBUTES',
            'FIDELITY_GROUPINGS', 'COMPLETION_KEYS', 'EXAMPLE_FIELDS', 'write_json_atomic', 'scan_jsonl',
-           'read_predictions', 'PredictionsFile', 'example_row_mismatch', 'run_resumable', 'wilson_interval',
-           'is_eligible', 'is_valid_answer', 'is_correct', 'row_permutation', 'n_options_bucket', 'prompt_profile_key',
-           'participant_cluster', 'cluster_sources', 'group_stats', 'group_by', 'most_frequent_index',
-           'row_option_signatures', 'summarize_picks', 'odd_option_picks', 'leak_probe_odd_option', 'pick_last_option',
-           'baseline_row_picks', 'compare_with_baseline', 'sample_choices', 'choice_counts', 'modal_choice',
-           'slate_scores', 'reliability_table', 'option_attribute_values', 'share_distance', 'choice_fidelity',
-           'fidelity_tables', 'permutation_metrics', 'distribution_metrics', 'check_unique_ids', 'score_next_video',
-           'vllm_available', 'is_vllm_engine', 'generate_completions', 'completion_text', 'rescore_rows',
-           'score_predictions_file', 'load_generator', 'prediction_row', 'evaluate_next_video']
+           'read_predictions_report', 'read_predictions', 'PredictionsFile', 'example_row_mismatch', 'run_resumable',
+           'wilson_interval', 'is_eligible', 'is_valid_answer', 'is_correct', 'row_permutation', 'n_options_bucket',
+           'prompt_profile_key', 'participant_cluster', 'cluster_sources', 'group_stats', 'group_by',
+           'most_frequent_index', 'row_option_signatures', 'summarize_picks', 'odd_option_picks',
+           'leak_probe_odd_option', 'pick_last_option', 'baseline_row_picks', 'compare_with_baseline', 'sample_choices',
+           'choice_counts', 'modal_choice', 'slate_scores', 'reliability_table', 'option_attribute_values',
+           'share_distance', 'choice_fidelity', 'fidelity_tables', 'permutation_metrics', 'distribution_metrics',
+           'check_unique_ids', 'score_next_video', 'vllm_available', 'is_vllm_engine', 'generate_completions',
+           'completion_text', 'rescore_rows', 'score_predictions_file', 'load_generator', 'prediction_row',
+           'evaluate_next_video']
 
 # %% ../nbs/08_next_video.ipynb #44ea10e8
 def write_json_atomic(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
@@ -64,26 +66,66 @@ def scan_jsonl(data: bytes, source: str = "<jsonl>") -> tuple[list[dict], int, i
     return rows, good_end, None
 
 # %% ../nbs/08_next_video.ipynb #aa9cb9b1
-def _read_bytes(path: Path) -> tuple[bytes, bool]:
-    "File content (decompressed for .gz) and whether a gzip stream ended early."
-    if path.suffix != ".gz": return path.read_bytes(), False
-    chunks = []
-    with gzip.open(path, "rb") as f:
-        try:
-            while chunk := f.read(1 << 20): chunks.append(chunk)
-        except EOFError: return b"".join(chunks), True
-    return b"".join(chunks), False
+def _gunzip_prefix(raw: bytes, chunk: int = 1 << 14) -> tuple[bytes, str | None]:
+    "Decompressed gzip members of `raw` up to any damage, and the damage (None, or what stopped the stream)."
+    out, rest = [], raw
+    while rest:
+        d, pos = zlib.decompressobj(wbits=31), 0
+        while pos < len(rest) and not d.eof:
+            piece, saved = rest[pos:pos + chunk], d.copy()
+            try: out.append(d.decompress(piece))
+            except zlib.error:                      # again in 64-byte steps, to keep what came before the damage
+                d = saved
+                for i in range(0, len(piece), 64):
+                    try: out.append(d.decompress(piece[i:i + 64]))
+                    except zlib.error as e:
+                        return b"".join(out), (f"the gzip stream is damaged (zlib.error: {e}) after "
+                                               f"{sum(map(len, out)):,} bytes of data")
+            pos += chunk
+        if not d.eof: return b"".join(out) + d.flush(), "the gzip stream ends early (killed run?)"
+        rest = (d.unused_data + rest[pos:]).lstrip(b"\0")            # the next member; padding after the last one
+    return b"".join(out), None
 
-def read_predictions(path: str | os.PathLike) -> list[dict]:
-    "Rows of a `.jsonl` / `.jsonl.gz` predictions file; a truncated last line is dropped with a warning."
+def _read_bytes(path: Path) -> tuple[bytes, str | None]:
+    "File content (decompressed for .gz) and what damaged the gzip stream (None when it is whole)."
+    if path.suffix != ".gz": return path.read_bytes(), None
+    raw = path.read_bytes()
+    if not raw.startswith(b"\x1f\x8b"): return b"", f"not a gzip file (it starts with {raw[:4]!r})"
+    return _gunzip_prefix(raw)
+
+def _rows_before_damage(data: bytes) -> tuple[list[dict], int]:
+    "Complete JSON-object lines of `data` up to the first that is not one, and how many lines from there on are lost."
+    lines, rows = data.split(b"\n"), []
+    for n, line in enumerate(lines):
+        if not line.strip(): continue
+        try: row = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError): row = None
+        if not isinstance(row, dict): return rows, sum(1 for x in lines[n:] if x.strip())
+        rows.append(row)
+    return rows, 0
+
+def read_predictions_report(path: str | os.PathLike) -> tuple[list[dict], dict]:
+    "Rows of a `.jsonl` / `.jsonl.gz` predictions file, and what was lost: a truncated last line, or gzip damage."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"predictions file not found: {path}")
-    data, cut_stream = _read_bytes(path)
-    rows, _, dropped = scan_jsonl(data, str(path))
-    if cut_stream: _log.warning("%s: the gzip stream ends early (killed run?); read %d complete rows", path, len(rows))
-    if dropped is not None:
-        _log.warning("%s: dropped truncated last line %d (killed run?); %d complete rows", path, dropped, len(rows))
-    return rows
+    data, damage = _read_bytes(path)
+    report = {"rows": 0, "damage": damage, "lines_lost_to_damage": 0, "truncated_last_line": None}
+    if damage and not damage.startswith("the gzip stream ends early"):
+        rows, report["lines_lost_to_damage"] = _rows_before_damage(data)
+        _log.warning("%s: %s; kept the %d complete rows before the damage (%d partial line(s) after it lost), the rest "
+                     "of the file is lost", path, damage, len(rows), report["lines_lost_to_damage"])
+    else:
+        rows, _, dropped = scan_jsonl(data, str(path))
+        report["truncated_last_line"] = dropped
+        if damage: _log.warning("%s: %s; read %d complete rows", path, damage, len(rows))
+        if dropped is not None:
+            _log.warning("%s: dropped truncated last line %d (killed run?); %d complete rows", path, dropped, len(rows))
+    report["rows"] = len(rows)
+    return rows, report
+
+def read_predictions(path: str | os.PathLike) -> list[dict]:
+    "Rows of a `.jsonl` / `.jsonl.gz` predictions file; a truncated last line or gzip damage is dropped with a warning."
+    return read_predictions_report(path)[0]
 
 # %% ../nbs/08_next_video.ipynb #9993e629
 def _json_normal(obj): return json.loads(json.dumps(obj, sort_keys=True, default=str))
@@ -384,7 +426,7 @@ def baseline_row_picks(rows: Sequence[dict], train_examples: Sequence[dict] | No
            "leak_probe_odd_option": {"learned_on": "none", "note": ODD_OPTION_NOTE, **odd},
            "pick_last_option": {"picks": [int(r["n_options"]) for r in rows], "learned_on": "none",
                                 "note": "always the last option (a layout probe)"}}
-    if train_examples is not None:
+    if train_examples:                     # None or [] (every training row dropped): nothing learned, nothing claimed
         for name, info in baseline_picks(list(train_examples), list(rows)).items():
             if len(info["picks"]) != len(rows):
                 raise ValueError(f"baseline {name!r} gave {len(info['picks'])} picks for {len(rows)} rows")
@@ -660,7 +702,7 @@ def _scored_baselines(elig, clusters, picks: dict, honest: tuple, boot: dict) ->
     if "most_frequent_gold_index_train" not in picks:
         baselines["most_frequent_gold_index_train"] = {
             "accuracy": None, "n": n, "top_index": None, "learned_on": "train", "honest": True,
-            "note": "not computed: no training examples were given (train_examples=None)"}
+            "note": "not computed: no training examples were given (train_examples empty or None)"}
     for name, info in picks.items():
         extra = {k: v for k, v in info.items() if k not in PER_ROW_KEYS}
         extra.update(honest=name in honest, leak_probe=name in LEAK_PROBES)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .config import DIRECTION_TOLERANCE
+from .data import direction_of_change
 from .next_video import (check_unique_ids, example_row_mismatch, generate_completions, load_generator,
                                 read_predictions, run_resumable, write_json_atomic)
 from .prompts import build_opinion_messages
@@ -51,9 +52,8 @@ def as_opinion(value) -> float | None:
 DIRECTIONS = ("increase", "decrease", "no_change")
 
 def change_direction(change: float, tolerance: float = DIRECTION_TOLERANCE) -> str:
-    "`increase` / `decrease` when |`change`| > `tolerance`, else `no_change`."
-    if not tolerance >= 0: raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    return "increase" if change > tolerance else "decrease" if change < -tolerance else "no_change"
+    "`increase` / `decrease` when |`change`| > `tolerance`, else `no_change` (`grpo_nb.data.direction_of_change`)."
+    return direction_of_change(change, tolerance)
 
 # %% ../nbs/09_opinion.ipynb #3254e8f2
 ANSWER_OUTCOMES = ("parsed", "option_number", "integer_zero", "out_of_range", "malformed", "no_answer_tag")

@@ -22,19 +22,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RecipeConfig, load_recipe
+from .config import (RecipeConfig, load_recipe, redact_file, redact_record, redact_secrets,
+                            save_recipe_snapshot)
 from .next_video import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'LOCK_FILE', 'CREDENTIAL_KEYS_ALLOWED', 'repo_root', 'RunLayout', 'RunError',
-           'check_run_name', 'run_layout', 'RedactSecrets', 'setup_logging', 'needs_hub', 'setup_environment',
-           'read_json', 'package_source', 'code_version', 'now', 'RunLockedError', 'acquire_run_lock',
-           'release_run_lock', 'is_credential_key', 'redact_record', 'snapshot_dict', 'write_snapshot', 'write_record',
-           'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling', 'opinion_task_trained',
-           'evaluate', 'visible_gpus', 'accelerate_command', 'redact_file', 'trained_model_problem', 'RunInterrupted',
-           'run_pipeline']
+__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'LOCK_FILE', 'repo_root', 'RunLayout', 'RunError', 'check_run_name', 'run_layout',
+           'RedactSecrets', 'setup_logging', 'needs_hub', 'setup_environment', 'read_json', 'package_source',
+           'code_version', 'now', 'RunLockedError', 'acquire_run_lock', 'release_run_lock', 'snapshot_dict',
+           'write_record', 'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling',
+           'opinion_task_trained', 'evaluate', 'visible_gpus', 'accelerate_command', 'trained_model_problem',
+           'RunInterrupted', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
@@ -97,9 +97,8 @@ def run_layout(name: str, runs_root: str | os.PathLike | None = None,
 class RedactSecrets(logging.Filter):
     "A logging filter that redacts secret values from messages and their arguments."
     def filter(self, record: logging.LogRecord) -> bool:
-        from grpo_nb.reports import redact_secrets, secret_values
-        if secret_values():
-            record.msg = redact_secrets(record.getMessage()); record.args = None
+        message = record.getMessage()
+        if (clean := redact_secrets(message)) != message: record.msg, record.args = clean, None
         return True
 
 # %% ../nbs/11_pipeline.ipynb #9567f4ba
@@ -210,31 +209,9 @@ def release_run_lock(path: Path) -> None:
     if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname(): path.unlink(missing_ok=True)
 
 # %% ../nbs/11_pipeline.ipynb #f5c0e760
-_CREDENTIAL_KEY_RE = re.compile(r"(^|_)(token|api_key|apikey|access_key|password|passwd|secret|credentials?)$", re.IGNORECASE)
-CREDENTIAL_KEYS_ALLOWED = ("max_completion_length",)   # keys that mention tokens but hold no credential
-
-def is_credential_key(key: str) -> bool:
-    "Whether a recipe/record key names a credential (`hub_token`, `wandb_api_key`, …) rather than a setting."
-    k = str(key)
-    return k not in CREDENTIAL_KEYS_ALLOWED and bool(_CREDENTIAL_KEY_RE.search(k)) and not k.startswith(("max_", "pad_", "eos_", "bos_"))
-
-def redact_record(obj):
-    "A JSON/YAML-ready copy of `obj` without credential-valued keys and with every string redacted."
-    from grpo_nb.reports import redact_secrets
-    if isinstance(obj, dict): return {k: redact_record(v) for k, v in obj.items() if not is_credential_key(k)}
-    if isinstance(obj, (list, tuple)): return [redact_record(v) for v in obj]
-    if isinstance(obj, str): return redact_secrets(obj)
-    return obj
-
 def snapshot_dict(cfg: RecipeConfig) -> dict:
     "The recipe keys a run folder keeps (and compares on a re-run): credentials out, secrets redacted."
     return redact_record(cfg.to_dict())
-
-def write_snapshot(cfg: RecipeConfig, path: str | os.PathLike) -> Path:
-    "Write the redacted recipe snapshot to `path` atomically."
-    import yaml
-    from grpo_nb.config import write_atomic
-    return write_atomic(path, yaml.safe_dump(snapshot_dict(cfg), sort_keys=False))
 
 def write_record(record: dict, path: str | os.PathLike) -> Path:
     "Write `run.json` atomically, redacted."
@@ -367,14 +344,6 @@ def _papermill(notebook: str, output: Path, parameters: dict, cwd: Path) -> None
                             kernel_name="python3", progress_bar=False, log_output=True)
     finally: redact_file(output)
 
-def redact_file(path: str | os.PathLike) -> None:
-    "Redact secrets inside a text file written by someone else (an executed notebook, a model card), atomically."
-    from grpo_nb.config import write_atomic
-    from grpo_nb.reports import redact_secrets
-    path = Path(path)
-    if not path.is_file(): return
-    text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    if (clean := redact_secrets(text)) != text: write_atomic(path, clean.encode("utf-8", errors="surrogateescape"))
 
 def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) -> None:
     resume = "latest" if any(layout.train.glob("checkpoint-*")) and not overwrite else None
@@ -492,7 +461,7 @@ def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name:
 def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe, overwrite: bool, via: str) -> dict:
     setup_logging(layout.logs / "pipeline.log"); setup_environment(cfg)
     if layout.config.is_file() and not overwrite: _check_snapshot(cfg, layout)
-    else: write_snapshot(cfg, layout.config)
+    else: save_recipe_snapshot(cfg, layout.config)
     cfg = load_recipe(layout.config)
     record = _read_record(layout.run_json) if not overwrite else {}
     record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),

@@ -8,23 +8,28 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+from array import array
 from pathlib import Path
 
 from .config import RecipeConfig, ScriptArguments, write_atomic
 from typing import Iterable
 
-from .data import (DropStats, SplitNotFoundError, clean_rows, filter_rows, load_slates, mix_datasets,
-                          sample_participants, split_by_participant)
-from .prompts import build_opinion_messages, prepare_examples, prompt_fields
+from .data import (DropStats, SlateStream, SplitNotFoundError, UNREADABLE_ROW, check_columns, choose_participants,
+                          clean_rows, filter_rows, held_out_participants, load_slates, mix_datasets, participant_bucket,
+                          rule_digests, rule_drops, sample_participants, split_by_participant, try_clean_row)
+from .prompts import (HIGHLIGHT_COLUMNS, PROFILE_COLUMNS, build_opinion_messages, prepare_examples,
+                             prompt_fields)
 from .synthetic import generate_rows
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'EMBEDDED_SOURCES', 'NoTrainingRowsError', 'resolve_source_splits', 'load_split_sides', 'load_source_split',
-           'load_clean_split', 'ParticipantOverlapError', 'participant_overlap', 'check_participant_overlap',
-           'hold_out_eval_videos', 'prompt_options', 'load_train_and_eval_rows', 'prepare_train_and_eval',
-           'prepare_split', 'prepare_for_evaluation', 'write_prepared', 'read_prepared', 'embedded_tokenizer_texts']
+__all__ = ['log', 'EMBEDDED_SOURCES', 'MAX_PROMPT_CHARS', 'NoTrainingRowsError', 'resolve_source_splits', 'load_split_sides',
+           'load_source_split', 'load_clean_split', 'ParticipantOverlapError', 'participant_overlap',
+           'check_participant_overlap', 'hold_out_eval_videos', 'prompt_options', 'load_train_and_eval_rows',
+           'cap_prompts', 'prepare_train_and_eval', 'prepare_split', 'prepare_for_evaluation', 'write_prepared',
+           'read_prepared', 'stream_source_splits', 'prepare_split_to_file', 'embedded_tokenizer_texts']
 
 # %% ../nbs/05_prepare.ipynb #cfce63ad
 EMBEDDED_SOURCES = ("embedded", "synthetic")
@@ -36,11 +41,18 @@ def _try_split(source: str, split: str) -> tuple[list[dict] | None, list[str]]:
     try: return load_slates(source, split), []
     except SplitNotFoundError as e: return None, list(e.available)
 
+def _no_participant(row: dict) -> bool:
+    value = row.get("participant_id")
+    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
+
 def _side(rows, source: str, derived: bool, split: str | None = None) -> dict:
     return {"rows": rows, "source": source, "derived": derived, "split": split}
 
 def _derive(rows, base: str, script: ScriptArguments) -> dict:
-    train, held_out = split_by_participant(rows, script.validation_fraction, script.split_seed)
+    without_id = [r for r in rows if _no_participant(r)]          # cleaning drops them, counted: no ValueError here
+    train, held_out = split_by_participant([r for r in rows if not _no_participant(r)] if without_id else rows,
+                                           script.validation_fraction, script.split_seed)
+    train += without_id
     how = f"{script.validation_fraction:.0%} of participants held out by split_seed {script.split_seed}"
     log.info("%s: deriving train and evaluation rows by participant (%s)", base, how)
     return {"train": _side(train, f"derived: participants of {base} not held out ({how})", True),
@@ -213,12 +225,25 @@ def load_train_and_eval_rows(cfg: RecipeConfig, dataset: str | None = None, *, e
                  filters={"issues": script.issues, "studies": script.studies})
     return train_rows, eval_rows, stats
 
+MAX_PROMPT_CHARS = 40_000   # recipe-independent; real prompts are ~2,000 characters, 50 options with long titles ~20,000
+
+def _row_key(example_id: str) -> str: return re.sub(r"#p\d+$", "", example_id)
+
+def cap_prompts(examples: list[dict], side: dict, permutations: int = 1) -> list[dict]:
+    "`examples` less those of rows whose prompt exceeds `MAX_PROMPT_CHARS`, counted in `side` as `prompt_too_long`."
+    too_long = {_row_key(e["example_id"]) for e in examples
+                if sum(len(m["content"]) for m in e["prompt"]) > MAX_PROMPT_CHARS}
+    if not too_long: return examples
+    side["dropped"]["prompt_too_long"] = side["dropped"].get("prompt_too_long", 0) + len(too_long)
+    side["rows_dropped"] += len(too_long); side["rows_kept"] -= len(too_long)
+    return [e for e in examples if _row_key(e["example_id"]) not in too_long]
+
 def _examples(rows, name, split, stats, script, permutations=1):
     side = stats[name]
     if not rows:
         raise _no_rows_error(name, split, stats["dataset"], side["rows_kept"], DropStats(side["rows_in"], side["rows_kept"],
                              side["dropped"]), script)
-    examples = prepare_examples(rows, permutations=permutations, **prompt_options(script))
+    examples = cap_prompts(prepare_examples(rows, permutations=permutations, **prompt_options(script)), side, permutations)
     side.update(examples=len(examples), permutations=permutations)
     return examples
 
@@ -280,7 +305,11 @@ def prepare_for_evaluation(cfg: RecipeConfig, dataset: str | None = None, *, eva
     if train:
         stats["audit"] = audit_splits(train, evaluation, margin=script.audit_margin,
                                       n_resamples=script.bootstrap_resamples, seed=script.bootstrap_seed)
-    else: stats["audit"] = {"groups": {}, "warnings": [], "note": "not computed: no training split"}
+    else:
+        why = ("no training split" if stats["splits"]["train"].get("source") is None else
+               "no training rows left after cleaning, filters and remedies (see train.dropped)")
+        stats["audit"] = {"groups": {}, "warnings": [], "note": f"not computed: {why}"}
+        log.warning("data audit not computed: %s; train-learned baselines are not computed either", why)
     for warning in stats["audit"]["warnings"]: log.warning("data audit: %s", warning)
     return {"train_rows": train_rows or [], "eval_rows": eval_rows, "train_examples": train,
             "eval_examples": evaluation, "stats": stats}
@@ -296,6 +325,246 @@ def write_prepared(examples: list[dict], stats: dict, out_dir: str | os.PathLike
 def read_prepared(path: str | os.PathLike) -> list[dict]:
     "Read an `examples.jsonl` written by `write_prepared`."
     with open(path, encoding="utf-8") as f: return [json.loads(line) for line in f if line.strip()]
+
+# %% ../nbs/05_prepare.ipynb #016427e1
+_EMIT_BATCH = 512
+_STRUCTURED_ORDER = tuple(dict.fromkeys((*PROFILE_COLUMNS, *HIGHLIGHT_COLUMNS[1:])))
+
+class _SideScan:
+    "What the scan pass keeps of one side: per kept row its stream number, participant, issue/study and digests."
+    def __init__(self):
+        self.stats, self.numbers, self.pids, self.combos = DropStats(), array("q"), array("i"), array("h")
+        self.keys, self.contents, self.golds = array("q"), array("q"), array("q")
+        self.pid_names, self.combo_names, self.rule_drops = {}, {}, {}
+
+    def add(self, number: int, row: dict):
+        key, content, gold = rule_digests(row)
+        self.numbers.append(number); self.keys.append(key); self.contents.append(content); self.golds.append(gold)
+        self.pids.append(self.pid_names.setdefault(str(row.get("participant_id")), len(self.pid_names)))
+        self.combos.append(self.combo_names.setdefault((row.get("issue"), row.get("participant_study")), len(self.combo_names)))
+
+    def finish(self):
+        self.rule_drops = rule_drops(self.keys, self.contents, self.golds)
+        self.keys = self.contents = self.golds = None
+        for reason in self.rule_drops.values(): self.stats.count(reason)
+        self.stats.rows_kept = len(self.numbers) - len(self.rule_drops)
+
+    def kept(self, allowed_combos=None):
+        "(position, stream number, participant index) of the rows kept, in order, optionally only those combos."
+        for position, number in enumerate(self.numbers):
+            if position in self.rule_drops: continue
+            if allowed_combos is not None and self.combos[position] not in allowed_combos: continue
+            yield position, number, self.pids[position]
+
+    def allowed(self, script: ScriptArguments) -> set[int]:
+        "Codes of the (issue, study) pairs the recipe's filters keep (`filter_rows` checks the names)."
+        pairs = [{"issue": i, "participant_study": st, "code": c} for (i, st), c in self.combo_names.items()]
+        return {r["code"] for r in filter_rows(pairs, issues=script.issues, studies=script.studies)}
+
+def _try_stream(source: str, split: str):
+    try: return SlateStream(source, split), []
+    except SplitNotFoundError as e: return None, list(e.available)
+
+def _stream_route(script: ScriptArguments):
+    "raw row -> 'train' / 'eval' by its participant's hash (no participant id: train, where cleaning drops it)."
+    def route(raw: dict) -> str:
+        if _no_participant(raw): return "train"
+        return "eval" if participant_bucket(str(raw["participant_id"]), script.split_seed) < script.validation_fraction \
+            else "train"
+    return route
+
+def stream_source_splits(script: ScriptArguments, source: str | None = None, *, eval_split: str | None = None) -> dict:
+    "`resolve_source_splits` without reading rows: {'train': side, 'eval': side}, side = {stream, route, source, derived}."
+    source = str(source or script.dataset_name)
+    train_split, eval_split = script.dataset_train_split, eval_split or script.dataset_test_split
+    how = f"{script.validation_fraction:.0%} of participants held out by split_seed {script.split_seed}"
+    def derived(stream, base):
+        route = _stream_route(script)
+        return {"train": {"stream": stream, "route": route, "want": "train", "derived": True,
+                          "source": f"derived: participants of {base} not held out ({how})"},
+                "eval": {"stream": stream, "route": route, "want": "eval", "derived": True,
+                         "source": f"derived: {how} from {base}"}}
+    fixed = lambda stream, label: {"stream": stream, "route": None, "want": None, "derived": False, "source": label}
+    if source.lower() in EMBEDDED_SOURCES:
+        rows = generate_rows(n_participants=script.embedded_participants, seed=script.embedded_seed)
+        return derived(SlateStream("embedded", rows=rows), "the embedded dataset")
+    train, train_has = _try_stream(source, train_split)
+    evaluation, eval_has = (train, train_has) if eval_split == train_split else _try_stream(source, eval_split)
+    if train is not None and evaluation is not None:
+        return {"train": fixed(train, f"{source} split {train_split!r}"), "eval": fixed(evaluation, f"{source} split {eval_split!r}")}
+    if train is not None: return derived(train, f"{source} split {train_split!r}")
+    if evaluation is not None:
+        return {"train": fixed(None, f"{source} has split {eval_split!r} but no {train_split!r}: no training rows that "
+                                     "are not evaluated. Point at a source with a training split, or (knowingly) set "
+                                     f"dataset_train_split: {eval_split} and allow_participant_overlap: true"),
+                "eval": fixed(evaluation, f"{source} split {eval_split!r}")}
+    available = sorted(set(train_has) | set(eval_has))
+    if len(available) > 1:
+        raise SplitNotFoundError(f"{source} has splits {', '.join(available)} but neither {train_split!r} nor "
+                                 f"{eval_split!r}; set dataset_train_split / dataset_test_split to two of them", available)
+    only = available[0] if available else None
+    return derived(SlateStream(source, only), source + (f" split {only!r}" if only else ""))
+
+def _in_side(side: dict, raw: dict) -> bool:
+    return side["route"] is None or side["route"](raw) == side["want"]
+
+def _scan(sides: dict, names, script: ScriptArguments) -> dict | None:
+    "One pass per distinct stream: {name: _SideScan}; None when a derived split would need the tiny-data fallback."
+    options = dict(direction_tolerance=script.direction_tolerance, drop_appended_gold=bool(script.drop_appended_gold))
+    for attempt in (0, 1):
+        scans, columns, fixed_columns = {n: _SideScan() for n in names}, set(), attempt == 1 and final_columns
+        participants = set()
+        for stream in {id(sides[n]["stream"]): sides[n]["stream"] for n in names}.values():
+            mine = [n for n in names if sides[n]["stream"] is stream]
+            for number, raw in enumerate(stream):
+                if UNREADABLE_ROW not in raw: columns.update(raw)
+                if len(participants) < 2 and not _no_participant(raw): participants.add(str(raw["participant_id"]))
+                for name in mine:
+                    if not _in_side(sides[name], raw): continue
+                    scan = scans[name]
+                    scan.stats.rows_in += 1
+                    row = try_clean_row(raw, fixed_columns or columns, scan.stats, number, **options)
+                    if row is not None: scan.add(number, row)
+        final_columns = columns
+        check_columns([], columns)
+        opinion = {"opinion_before", "opinion_after"} & columns
+        if attempt == 0 and opinion and not all(c in _first_columns(sides, names) for c in opinion): continue
+        break                                   # (an opinion column that appears only after row 0: scanned again)
+    derived = [n for n in names if sides[n]["derived"]]
+    if derived and "eval" in scans and not scans["eval"].stats.rows_in and script.validation_fraction > 0 \
+       and len(participants) >= 2: return None
+    for scan in scans.values(): scan.finish()
+    for name in names: sides[name]["columns"] = final_columns
+    return scans
+
+def _first_columns(sides, names) -> set:
+    for name in names:
+        for raw in sides[name]["stream"]: return set(raw)
+    return set()
+
+def _merge_prompt_fields(total: dict | None, part: dict) -> dict:
+    if total is None: return part
+    structured = [c for c in _STRUCTURED_ORDER if c in {*total["structured_columns"], *part["structured_columns"]}]
+    included = [c for c in part["profile_text_columns"]
+                if c in {*total["text_columns_included"], *part["text_columns_included"]}]
+    return {"reached_prompt": structured + included, "structured_columns": structured, "text_columns_included": included,
+            "text_columns_excluded": sorted({*total["text_columns_excluded"], *part["text_columns_excluded"]}),
+            "profile_text_columns": part["profile_text_columns"]}
+
+def _renumbered(examples: list[dict], rows: list[dict], offset: int) -> list[dict]:
+    "Examples of a batch with the row numbers `prepare_examples` would give them in the whole side."
+    for example, row in zip(examples, rows):
+        local = f"{row.get('session_id')}/{row.get('step_index')}/"
+        assert example["example_id"].startswith(local), (example["example_id"], local)
+        number, _, tail = example["example_id"][len(local):].partition("#")
+        example["example_id"] = f"{local}{int(number) + offset}" + (f"#{tail}" if tail else "")
+    return examples
+
+def _cleaned(side: dict, raw: dict, number: int, script: ScriptArguments) -> dict:
+    return try_clean_row(raw, side["columns"], DropStats(), number, direction_tolerance=script.direction_tolerance,
+                         drop_appended_gold=bool(script.drop_appended_gold))
+
+def prepare_split_to_file(cfg: RecipeConfig, split: str, out_dir: str | os.PathLike, dataset: str | None = None, *,
+                          max_samples: int | None = None) -> tuple[dict, dict[str, Path]]:
+    "`prepare_split` + `write_prepared`, streamed: the statistics (same keys) and the paths of the two files written."
+    script, name = cfg.script, _side_name(cfg.script, split)
+    sides = None if (script.dataset_mixture and dataset is None) else \
+        stream_source_splits(script, dataset, **_split_names(script, split))
+    need_train = name == "train"
+    if need_train and sides is not None and sides["train"]["stream"] is None:
+        raise NoTrainingRowsError(sides["train"]["source"], [])
+    scans = None if sides is None else _scan(sides, ("train", "eval") if need_train else ("eval",), script)
+    if scans is None:                                                   # a mixture, or tiny data: the list path
+        examples, stats = prepare_split(cfg, split, dataset, max_samples=max_samples)
+        return stats, write_prepared(examples, stats, out_dir)
+    label = _dataset_label(script, dataset)
+    eval_scan, eval_side = scans["eval"], sides["eval"]
+    eval_cap = max_samples if (name == "eval" and max_samples is not None) else script.max_eval_samples
+    eval_kept = list(eval_scan.kept(eval_scan.allowed(script)))
+    counts: dict[str, int] = {}
+    pid_name = {i: p for p, i in eval_scan.pid_names.items()}
+    for _, _, pid in eval_kept: counts[pid_name[pid]] = counts.get(pid_name[pid], 0) + 1
+    sample = choose_participants(counts, eval_cap, seed=script.split_seed)
+    chosen = sample.pop("chosen")
+    eval_numbers = [number for _, number, pid in eval_kept if pid_name[pid] in chosen]
+    if sample["partial_participant"]: eval_numbers = eval_numbers[:eval_cap]
+    eval_numbers = set(eval_numbers)
+    stats = {"eval": {"split": _split_names(script, split).get("eval_split") or script.dataset_test_split,
+                      **eval_scan.stats.to_dict(), "rows_after_filters": len(eval_kept), "max_samples": eval_cap,
+                      "sample": sample}, "train": None}
+    if need_train:
+        target, target_scan = sides["train"], scans["train"]
+        train_cap = max_samples if max_samples is not None else script.max_train_samples
+        numbers = {number for _, number, _ in target_scan.kept()}
+        allowed = target_scan.allowed(script)
+        offered = None
+        if script.video_holdout == "eval_videos":
+            offered = set()
+            for number, raw in enumerate(eval_side["stream"]):
+                if number in eval_numbers and _in_side(eval_side, raw):
+                    offered.update(str(i["id"]) for i in _cleaned(eval_side, raw, number, script)["slate_items"])
+    else:
+        target, target_scan, numbers, allowed, offered, train_cap = eval_side, eval_scan, eval_numbers, None, None, None
+    side_stats = target_scan.stats
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    final, partial = out / "examples.jsonl", out / f".examples.jsonl.{os.getpid()}.tmp"
+    emitted, written, participants, after_filters, fields, batch, held = 0, 0, set(), 0, None, [], 0
+    side_dict = side_stats.to_dict()
+    def flush(f):
+        nonlocal emitted, written, fields, batch
+        if not batch: return
+        built = _renumbered(prepare_examples(batch, **prompt_options(script)), batch, emitted)
+        for example in cap_prompts(built, side_dict):
+            f.write(json.dumps(example, ensure_ascii=False) + "\n"); written += 1
+        fields = _merge_prompt_fields(fields, prompt_fields(batch, script.profile_text_columns))
+        emitted += len(batch); batch = []
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            for number, raw in enumerate(target["stream"]):
+                if number not in numbers or not _in_side(target, raw): continue
+                row = _cleaned(target, raw, number, script)
+                if offered is not None and _row_videos(row) & offered: held += 1; continue
+                if allowed is not None:
+                    if target_scan.combo_names.get((row.get("issue"), row.get("participant_study"))) not in allowed: continue
+                    after_filters += 1
+                    if train_cap and emitted + len(batch) >= train_cap: continue
+                participants.add(row["participant_id"]); batch.append(row)
+                if len(batch) >= _EMIT_BATCH: flush(f)
+            flush(f)
+            f.flush(); os.fsync(f.fileno())
+        if held:
+            side_dict["dropped"]["video_in_eval"] = side_dict["dropped"].get("video_in_eval", 0) + held
+            side_dict["rows_dropped"] += held; side_dict["rows_kept"] -= held
+            side_dict["dropped"] = dict(sorted(side_dict["dropped"].items()))
+        eval_participants = chosen
+        if need_train:
+            stats["train"] = {"split": script.dataset_train_split, **side_dict, "rows_after_filters": after_filters,
+                              "max_samples": train_cap}
+            shared = check_participant_overlap([{"participant_id": p} for p in participants],
+                                               [{"participant_id": p} for p in eval_participants],
+                                               script.allow_participant_overlap)
+        else: stats["eval"].update({k: side_dict[k] for k in ("rows_kept", "rows_dropped", "dropped")}); shared = set()
+        side = stats[name]
+        if not emitted:
+            raise _no_rows_error(name, split, label, side["rows_kept"], DropStats(side["rows_in"], side["rows_kept"],
+                                 side["dropped"]), script)
+        side.update(examples=written, permutations=1)
+        train_count = {"rows": emitted, "participants": len(participants)} if need_train else {}
+        stats["splits"] = {"train": {"source": sides["train"]["source"], "derived": sides["train"]["derived"], **train_count},
+                           "eval": {"source": eval_side["source"], "derived": eval_side["derived"],
+                                    "rows": sample["rows_sampled"], "participants": len(chosen)},
+                           "shared_participants": len(shared), "overlap_allowed": bool(script.allow_participant_overlap)}
+        result = {"dataset": label, "split": split, "split_source": stats["splits"][name],
+                  **{k: side[k] for k in ("rows_in", "rows_kept", "rows_dropped", "dropped", "notes",
+                                          "rows_after_filters", "examples", "max_samples")},
+                  "sample": side.get("sample"), "filters": {"issues": script.issues, "studies": script.studies},
+                  "splits": stats["splits"], "prompt_fields": fields, "direction_tolerance": script.direction_tolerance,
+                  "remedies": {"drop_appended_gold": script.drop_appended_gold, "video_holdout": script.video_holdout}}
+        os.replace(partial, final)
+    finally:
+        if partial.exists(): partial.unlink()
+    stats_path = write_atomic(out / "prepare_stats.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return result, {"examples": final, "stats": stats_path}
 
 # %% ../nbs/05_prepare.ipynb #3fbafd71
 def embedded_tokenizer_texts(n_participants: int = 150, seed: int = 0) -> list[str]:

@@ -12,7 +12,6 @@ import math
 import os
 import re
 import statistics
-import urllib.parse
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -24,44 +23,23 @@ from .opinion import DIRECTION_TOLERANCE, as_opinion, change_direction
 from .rewards import parse_opinion_index
 
 # %% auto #0
-__all__ = ['SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW',
-           'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS', 'SUBREPORTS', 'PLOTS', 'secret_values', 'redact_secrets',
-           'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval',
-           'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root',
-           'resolve_run_dir', 'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part',
-           'load_training_part', 'load_config_part', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
-           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
-           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
-           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
-           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
-           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
-           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training',
-           'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
-           'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'summary_markdown',
-           'render_report']
+__all__ = ['MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS',
+           'SUBREPORTS', 'PLOTS', 'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
+           'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
+           'find_repo_root', 'resolve_run_dir', 'default_report_dir', 'read_json_object', 'read_jsonl_rows',
+           'load_eval_part', 'load_training_part', 'load_config_part', 'load_run', 'is_generated_run', 'stats_banners',
+           'report_banners', 'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline',
+           'best_honest_comparison', 'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups',
+           'baselines_table', 'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown',
+           'plot_choice_positions', 'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown',
+           'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration',
+           'answers_table', 'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary',
+           'plot_training', 'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples',
+           'opinion_samples', 'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows',
+           'summary_markdown', 'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
-SECRET_NAME_PATTERN = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY)$|(_TOKEN|_API_KEY|_SECRET|_PASSWORD)$")
-MIN_SECRET_CHARS = 8
-
-def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    "Name -> value of the secret-looking environment variables worth redacting."
-    env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
-
-_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s:@'\"]+(?::[^/\s@'\"]*)?@")
-_URL_SECRET_PARAM_RE = re.compile(r"([?&;](?:token|access_token|auth|api_key|apikey|key|sig|signature|password|secret)=)"
-                                  r"[^&\s#'\"]+", re.IGNORECASE)
-_HUB_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
-
-def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
-    "`text` with secret values, URL credentials and hub-token-shaped strings replaced by `[REDACTED…]`."
-    for name, value in sorted(secret_values(environ).items(), key=lambda kv: -len(kv[1])):
-        text = text.replace(value, f"[REDACTED:{name}]")
-        if (quoted := urllib.parse.quote(value, safe="")) != value: text = text.replace(quoted, f"[REDACTED:{name}]")
-    text = _URL_USERINFO_RE.sub(r"\1[REDACTED]@", text)
-    text = _URL_SECRET_PARAM_RE.sub(r"\1[REDACTED]", text)
-    return _HUB_TOKEN_RE.sub("[REDACTED:hub-token]", text)
+from .config import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: config
 
 # %% ../nbs/10_reports.ipynb #a01fa40d
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .config import (Interrupted, RecipeConfig, RecipeError, interrupt_on_signals, load_recipe, save_recipe_snapshot,
-                            write_atomic)
+from .config import (Interrupted, RecipeConfig, RecipeError, interrupt_on_signals, load_recipe, redact_file,
+                            save_recipe_snapshot, write_atomic)
 from .rewards import get_reward_funcs, has_valid_format, resolve_reward_weights
 
 log = logging.getLogger(__name__)
@@ -489,6 +489,8 @@ def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress
         raise Interrupted(stopper.signal_name, f"{stopper.signal_name}: training stopped cleanly after step "
                           f"{trainer.state.global_step} and saved checkpoint-{trainer.state.global_step}")
     trainer.save_model(str(out))
+    if state.is_main_process:
+        for card in out.rglob("README.md"): redact_file(card)     # TRL's model cards name the model and data sources
     metrics = dict(result.metrics)
     strategy = str(getattr(trainer.args.eval_strategy, "value", trainer.args.eval_strategy))
     eval_metrics = trainer.evaluate() if eval_examples and strategy == "no" else None

@@ -86,13 +86,13 @@ def test_sigterm_records_the_stage_as_interrupted_and_releases_the_lock(roots, m
     def killed(layout, via):
         os.kill(os.getpid(), signal.SIGTERM)
         raise AssertionError("SIGTERM did not interrupt")
-    monkeypatch.setattr(pipeline, "_run_report", killed)
-    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-        report_only("term")
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "_run_report", killed)
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            report_only("term")
     record = json.loads((roots[0] / "term" / "run.json").read_text())
     assert record["stages"]["report"]["status"] == "interrupted"
     assert not (roots[0] / "term" / ".lock").exists()
-    monkeypatch.undo()
     assert report_only("term")["stages"]["report"]["status"] == "done"     # and the same command resumes
 
 
@@ -143,10 +143,10 @@ def test_an_unwritable_runs_folder_is_named(roots, monkeypatch):
 
 def test_a_full_disk_says_which_file_and_that_the_run_resumes(roots, monkeypatch):
     def full(layout, via): raise OSError(errno.ENOSPC, "No space left on device", str(layout.report / "README.md"))
-    monkeypatch.setattr(pipeline, "_run_report", full)
-    with pytest.raises(RunError, match=r"no space left .*README\.md.*run the same command again to resume"):
-        report_only("full")
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "_run_report", full)
+        with pytest.raises(RunError, match=r"no space left .*README\.md.*run the same command again to resume"):
+            report_only("full")
     assert report_only("full")["stages"]["report"]["status"] == "done"
 
 
@@ -188,3 +188,21 @@ def test_a_finished_training_without_weights_is_refused_not_replaced_by_the_base
     assert not (roots[0] / "noweights" / "evaluate" / "next_video" / "predictions.jsonl").exists()
     record = json.loads((roots[0] / "noweights" / "run.json").read_text())
     assert record["stages"]["evaluate"]["status"] == "failed"
+
+
+def test_a_token_in_a_url_never_reaches_stderr(roots, tmp_path):
+    env = dict(os.environ, HF_TOKEN=TOKEN, GRPO_NB_RUNS=str(roots[0]), GRPO_NB_REPORTS=str(roots[1]))
+    url = f"https://user:{TOKEN}@datasets.example.org/grail/gun.jsonl"
+    result = subprocess.run([sys.executable, "-m", "grpo_nb", "prepare", "--recipe", "demo", "--dataset_name", url,
+                             "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "grpo-nb prepare: error:" in result.stderr
+    assert "https://[REDACTED]@datasets.example.org/grail/gun.jsonl" in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+
+
+def test_the_executed_report_notebook_keeps_no_token(roots, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    report_only("nb-secret", {"dataset_name": f"https://user:{TOKEN}@datasets.example.org/x.jsonl"}, via="papermill")
+    notebook = roots[0] / "nb-secret" / "notebooks" / "report.ipynb"
+    assert notebook.is_file() and TOKEN not in notebook.read_text()
+    assert TOKEN.encode() not in all_bytes(roots[0] / "nb-secret") + all_bytes(roots[1] / "nb-secret")

@@ -100,7 +100,7 @@ def test_gun_sample_audit(gun):
     train, evaluation, audit = gun
     g = audit["groups"]["all"]
     assert set(audit["groups"]) == {"all", "gun_control/study1"}
-    assert (g["n_rows"], g["n_participants"], g["n_train_rows"], g["n_train_participants"]) == (47, 14, 501, 148)
+    assert (g["n_rows"], g["n_participants"], g["n_train_rows"], g["n_train_participants"]) == (47, 14, 500, 148)
     assert g["n_participants_in_both"] == 0
     # video identity: of 126 chosen videos only 39 are ever shown unchosen (order-independent, exact)
     assert (g["n_chosen_videos"], g["n_chosen_never_shown_unchosen"]) == (126, 87)
@@ -154,7 +154,7 @@ def test_published_gun_log_odd_option_matches_next_video(shared_data):
                                "no_signatures": 0}
     assert pick_accuracy(odd["picks"], rows)["correct"] == 531                  # of 548: the logged-order leak
     audit = audit_splits(rows[:300], rows[300:], n_resamples=200)
-    assert any(w.startswith("gun_control/study1: option position: the gold position most frequent in training")
+    assert any(w.startswith("gun_control/study1: option position: the last option (where the published builder")
                for w in audit["warnings"])
     published = json.loads((path.parent / "grpo-gun.metrics.json").read_text())
     assert random_accuracy(rows) == pytest.approx(published["random_baseline_expected_accuracy"], abs=1e-12)

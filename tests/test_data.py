@@ -222,7 +222,7 @@ def test_text_and_items_are_cleaned_without_touching_inputs():
 
 def test_debug_log_names_row_numbers(caplog):
     with caplog.at_level(logging.DEBUG, logger="grpo_nb.data"):
-        clean_rows([make_row(), make_row(), make_row(gold="nope")])
+        clean_rows([make_row(), make_row(step=1), make_row(gold="nope", step=2)])   # distinct: no duplicate_row
     assert "row 2 dropped: gold_not_on_slate" in caplog.text
     assert "kept 2 of 3 rows" in caplog.text
 
@@ -313,21 +313,26 @@ def grail_sample(shared_data):
 def test_real_sample_loads_as_it_is(grail_sample):
     rows = load_slates(grail_sample)
     kept, stats = clean_rows(rows)
-    assert (stats.rows_in, stats.rows_kept, stats.dropped) == (1573, 1573, {})
-    assert Counter(r["issue"] for r in kept) == {"gun_control": 548, "minimum_wage": 1025}
-    assert all(k["gold_index"] == r["gold_index"] for k, r in zip(kept, rows))
+    # the dataset rules: 1 exact copy (gun), and one wage slate logged twice with two golds (both dropped)
+    assert (stats.rows_in, stats.rows_kept, stats.dropped) == (1573, 1570, {"conflicting_gold": 2, "duplicate_row": 1})
+    assert Counter(r["issue"] for r in kept) == {"gun_control": 547, "minimum_wage": 1023}
+    key = lambda r, items: (r["session_id"], r["step_index"], r["next_video_id"], tuple(str(i["id"]) for i in items))
+    raw_of = {key(r, r["slate_items_json"]): r for r in rows}
+    pairs = [(k, raw_of[key(k, k["slate_items"])]) for k in kept]
+    assert all(k["gold_index"] == r["gold_index"] for k, r in pairs)
     # the sample's labels use 1e-6; the recipe's one tolerance (0.01) labels 19 wage participants no_change instead
-    assert all(k["opinion_direction"] == r["opinion_direction"] for k, r in zip(clean_rows(rows, direction_tolerance=1e-6)[0], rows))
-    differ = {k["participant_id"] for k, r in zip(kept, rows) if k["opinion_direction"] != r["opinion_direction"]}
-    assert len(differ) == 19 and all(k["opinion_direction"] == "no_change" for k, r in zip(kept, rows)
+    assert all(k["opinion_direction"] == raw_of[key(k, k["slate_items"])]["opinion_direction"]
+               for k in clean_rows(rows, direction_tolerance=1e-6)[0])
+    differ = {k["participant_id"] for k, r in pairs if k["opinion_direction"] != r["opinion_direction"]}
+    assert len(differ) == 19 and all(k["opinion_direction"] == "no_change" for k, r in pairs
                                      if k["opinion_direction"] != r["opinion_direction"])
     _, strict = clean_rows(rows, require_opinion=True)
-    assert strict.rows_kept == 1571
+    assert strict.rows_kept == 1568                                      # 2 without opinion, 3 by the rules
 
 
 def test_real_sample_single_file(grail_sample):
     kept, _ = clean_rows(load_slates(grail_sample / "gun_control.jsonl.gz"))
-    assert len(kept) == 548 and {r["participant_study"] for r in kept} == {"study1"}
+    assert len(kept) == 547 and {r["participant_study"] for r in kept} == {"study1"}   # 548 less 1 duplicate_row
 
 
 def test_direction_tolerance_is_the_recipe_default():

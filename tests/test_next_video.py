@@ -265,3 +265,17 @@ def test_train_examples_feed_grpo_nb_baselines():
 def test_evaluate_rejects_the_old_train_gold_indices(tmp_path):
     with pytest.raises(TypeError, match="train_gold_indices"):
         evaluate_next_video(None, None, [], tmp_path, train_gold_indices=[1, 2])
+
+
+def test_no_training_examples_means_no_train_learned_baseline():
+    """Every training row dropped (e.g. video_holdout on the gun sample) must not yield baselines labelled 'train'."""
+    from grpo_nb.next_video import score_next_video
+    rows = [{"example_id": f"e{i}", "participant_id": f"p{i % 3}", "gold_index": 1 + i % 2, "n_options": 3,
+             "option_ids": ["a", "b", "c"], "completion": "<think>x</think><answer>1</answer>", "parsed_index": 1,
+             "format_ok": True, "eligible": True, "correct": i % 2 == 0} for i in range(12)]
+    for train in (None, []):
+        m = score_next_video(rows, train_examples=train, bootstrap_resamples=50)
+        assert m["baselines"]["most_frequent_gold_index_train"]["accuracy"] is None
+        assert "not computed" in m["baselines"]["most_frequent_gold_index_train"]["note"]
+        assert not any(k.startswith("popularity") or k == "title_length_train" for k in m["baselines"])
+        assert not any(c.get("learned_on") == "train" for c in m["comparisons"].values())

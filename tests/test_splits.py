@@ -21,8 +21,9 @@ def write(path, rows):
 
 
 def demo(*extra, **overrides):
-    return load_recipe("demo", list(extra), hardware_checks=False) if not overrides else \
-        load_recipe("demo", overrides=overrides, hardware_checks=False)
+    # one example per evaluation row here: the demo recipe's eval_permutations (2) is tested in test_distribution
+    if not overrides: return load_recipe("demo", list(extra), hardware_checks=False)
+    return load_recipe("demo", overrides={"eval_permutations": 1, **overrides}, hardware_checks=False)
 
 
 def people(examples):
@@ -139,7 +140,7 @@ def gun_recipe(path, **extra):
 def test_real_gun_file_train_and_eval_are_disjoint(gun_file):
     train, evaluation, stats = prepare_train_and_eval(gun_recipe(gun_file))
     splits = stats["splits"]
-    assert (splits["train"]["rows"], splits["train"]["participants"]) == (501, 148)
+    assert (splits["train"]["rows"], splits["train"]["participants"]) == (500, 148)   # 501 less 1 duplicate_row
     assert (splits["eval"]["rows"], splits["eval"]["participants"]) == (47, 14)
     assert splits["shared_participants"] == 0 and not participant_overlap(train, evaluation)
     assert stats["eval"]["sample"]["summary"] == "47 of 47 rows, 14 of 14 participants"   # max_eval_samples 512
@@ -150,5 +151,20 @@ def test_real_gun_remedies_are_counted(gun_file):
     assert stats["train"]["dropped"] == {"appended_gold": 478} and stats["eval"]["dropped"] == {"appended_gold": 44}
     assert (stats["splits"]["train"]["rows"], stats["splits"]["eval"]["rows"]) == (23, 3)
     # every gun training slate shows a video offered on an evaluation slate: the hold-out leaves nothing to train on
-    with pytest.raises(ValueError, match="every row was dropped .*video_in_eval=501"):
+    with pytest.raises(ValueError, match=r"every row was dropped .*\(duplicate_row=1, video_in_eval=500\)"):
         prepare_train_and_eval(gun_recipe(gun_file, video_holdout="eval_videos"))
+
+
+def test_every_training_row_held_out_gives_no_audit_and_says_why(shared_data):
+    """video_holdout drops every gun training row (each shows a video an evaluation slate offers): evaluation goes on,
+    nothing is claimed as learned on train, and the audit says why it is missing."""
+    from grpo_nb.config import load_recipe
+    from grpo_nb.prepare import prepare_for_evaluation
+    gun = shared_data / "grail-sample" / "gun_control.jsonl.gz"
+    cfg = load_recipe("gun", overrides={"dataset_name": str(gun), "video_holdout": "eval_videos",
+                                        "bootstrap_resamples": 50}, hardware_checks=False)
+    prepared = prepare_for_evaluation(cfg)
+    assert prepared["train_examples"] == [] and len(prepared["eval_examples"]) == 47
+    assert prepared["stats"]["train"]["dropped"]["video_in_eval"] == 500
+    assert prepared["stats"]["audit"]["note"] == ("not computed: no training rows left after cleaning, filters and "
+                                                  "remedies (see train.dropped)")
