@@ -24,7 +24,17 @@ __all__ = ['log', 'COMMANDS', 'build_parser', 'UsageError', 'check_stages', 'cmd
 # %% ../nbs/12_cli.ipynb #663864ba
 def build_parser() -> argparse.ArgumentParser:
     "The `grpo-nb` argument parser."
-    p = argparse.ArgumentParser(prog="grpo-nb", description="GRPO policies that simulate YouTube slate choices and opinion shifts.")
+    p = argparse.ArgumentParser(
+        prog="grpo-nb", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="GRPO policies that simulate YouTube slate choices and opinion shifts.",
+        epilog="Every command that takes --recipe also takes any recipe key as an override: --KEY VALUE\n"
+               "(e.g. --max_steps 20 --learning_rate 1e-5 --dataset_name data/gun.jsonl); an unknown key is an error\n"
+               "naming the nearest valid one (`grpo-nb config --keys` lists them all).\n\n"
+               "examples:\n"
+               "  grpo-nb pipeline --recipe demo                       # train -> evaluate -> report, offline, CPU\n"
+               "  grpo-nb pipeline --recipe gun --stages evaluate,report --name gun\n"
+               "  grpo-nb evaluate --recipe demo --model runs/demo/train --out runs/demo-eval && grpo-nb report --run runs/demo-eval\n"
+               "  grpo-nb score --predictions preds.jsonl.gz            # re-score any predictions file, ours or published")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
     c = sub.add_parser("config", help="print a recipe's effective settings")
@@ -58,12 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="metrics.json to write (default: print only)")
 
     c = sub.add_parser("report", help="render the report of a run folder (no model needed)")
-    c.add_argument("--run", required=True, help="run folder, e.g. runs/demo")
+    c.add_argument("--run", required=True, help="run folder (runs/demo) or a `grpo-nb evaluate --out` folder")
     c.add_argument("--out", help="report folder (default: reports/<run name>)")
 
     c = sub.add_parser("pipeline", help="train -> evaluate -> report into runs/<name>/ and reports/<name>/")
     c.add_argument("--recipe", required=True)
-    c.add_argument("--stages", default="train,evaluate,report")
+    c.add_argument("--stages", default="train,evaluate,report",
+                   help="comma-separated, run in pipeline order: train, evaluate, report (default: all three)")
     c.add_argument("--name", help="run name (default: the recipe's name)")
     c.add_argument("--overwrite", action="store_true", help="run finished stages again")
     c.add_argument("--via", default="inprocess", choices=["inprocess", "papermill"],

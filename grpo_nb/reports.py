@@ -27,16 +27,16 @@ __all__ = ['MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'N
            'SUBREPORTS', 'PLOTS', 'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
            'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
            'find_repo_root', 'resolve_run_dir', 'default_report_dir', 'read_json_object', 'read_jsonl_rows',
-           'load_eval_part', 'load_training_part', 'load_config_part', 'load_run', 'is_generated_run', 'stats_banners',
-           'report_banners', 'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline',
-           'best_honest_comparison', 'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups',
-           'baselines_table', 'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown',
-           'plot_choice_positions', 'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown',
-           'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration',
-           'answers_table', 'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary',
-           'plot_training', 'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples',
-           'opinion_samples', 'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows',
-           'summary_markdown', 'render_report']
+           'load_eval_part', 'load_training_part', 'load_config_part', 'evaluation_folder', 'load_run',
+           'is_generated_run', 'stats_banners', 'report_banners', 'banner_block', 'baseline_label', 'baseline_kind',
+           'best_baseline', 'best_honest_comparison', 'verdict_words', 'compare_with_baseline', 'group_table',
+           'n_options_groups', 'baselines_table', 'plot_accuracy', 'splits_table', 'fidelity_table',
+           'distribution_markdown', 'plot_choice_positions', 'plot_reliability', 'not_run_page', 'part_is_generated',
+           'next_video_markdown', 'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table',
+           'plot_calibration', 'answers_table', 'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys',
+           'training_summary', 'plot_training', 'training_markdown', 'completion_of', 'pick_samples',
+           'next_video_samples', 'opinion_samples', 'samples_markdown', 'run_table', 'stages_table',
+           'dropped_rows_table', 'headline_rows', 'summary_markdown', 'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
 from .config import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: config
@@ -237,16 +237,23 @@ def load_config_part(path: str | os.PathLike) -> dict:
         return _part("ok", f"{path} (raw keys: load_recipe failed: {type(e).__name__}: {e})", raw=raw, settings=None)
     return _part("ok", str(path), raw=raw, settings=settings)
 
+def evaluation_folder(run_dir: Path) -> Path:
+    "`run_dir/evaluate` for a pipeline run; `run_dir` itself for a `grpo-nb evaluate --out DIR` folder."
+    if not (run_dir / "evaluate").is_dir() and any((run_dir / t / "metrics.json").is_file() for t in ("next_video", "opinion")):
+        return run_dir
+    return run_dir / "evaluate"
+
 def load_run(run_dir: str | os.PathLike) -> dict:
-    "Everything a report reads from a run folder, part by part, each with its status; no part is required."
+    "Everything a report reads from a run folder (or an evaluation folder), part by part, each with its status."
     run_dir = Path(run_dir)
     if not run_dir.is_dir(): raise FileNotFoundError(f"run folder {run_dir} does not exist (or is not a folder)")
     run, problem = read_json_object(run_dir / "run.json") if (run_dir / "run.json").exists() else (None, None)
+    evaluated = evaluation_folder(run_dir)
     return {"run_dir": run_dir, "name": run_dir.resolve().name, "run": run or {}, "run_problem": problem,
             "config": load_config_part(run_dir / "config.yaml"),
             "training": load_training_part(run_dir / "train"),
-            "next_video": load_eval_part(run_dir / "evaluate" / "next_video"),
-            "opinion": load_eval_part(run_dir / "evaluate" / "opinion")}
+            "next_video": load_eval_part(evaluated / "next_video"),
+            "opinion": load_eval_part(evaluated / "opinion")}
 
 # %% ../nbs/10_reports.ipynb #3482a5e1
 GENERATED_SOURCES = ("embedded", "synthetic")

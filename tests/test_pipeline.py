@@ -125,3 +125,17 @@ def test_killed_evaluation_resumes_without_duplicates(finished_run, env):
     assert {i + "#p1" for i in ids if "#p" not in i} == {i for i in ids if i.endswith("#p1")}   # both orders of each
     metrics = json.loads((target / "evaluate" / "next_video" / "metrics.json").read_text())
     assert metrics["n_total"] == 80 and metrics["n_rows_all_permutations"] == 160
+
+
+def test_an_evaluate_out_folder_becomes_a_report(finished_run, env, tmp_path):
+    """`grpo-nb evaluate --out DIR` then `grpo-nb report --run DIR`: the evaluation of a model on other data is reportable."""
+    run, _, _, _ = finished_run
+    out, report = tmp_path / "eval", tmp_path / "report"
+    result = run_cli(["evaluate", "--recipe", "demo", "--model", str(run / "train"), "--out", str(out),
+                      "--task", "next_video", *FAST], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli(["report", "--run", str(out), "--out", str(report)], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "next_video" / "metrics.json").read_text())
+    page = (report / "next_video" / "README.md").read_text()
+    assert "not run" not in page.splitlines()[2] and f"{metrics['accuracy_overall']:.3f}" in page
