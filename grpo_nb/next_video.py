@@ -622,6 +622,7 @@ def permutation_metrics(rows: Sequence[dict], *, n_resamples: int = 1000, seed: 
     boot = dict(n_resamples=n_resamples, seed=seed)
     bias = share_distance(model_pos, blind_pos, pos_clusters, **boot) if model_pos else None
     if bias is not None:
+        bias["blind_share"] = bias.pop("human_share")     # the reference is a position-blind pick, not the people
         gold = Counter(gold_pos)
         bias["gold_share"] = {k: gold[k] / len(gold_pos) for k in sorted(gold, key=_category_order)}
     return {"n_slates": len(usable), "n_permutations": max(len(p) for p in multi.values()),

@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import RecipeConfig, ScriptArguments, write_atomic
 from typing import Iterable
 
-from .data import (DropStats, SlateStream, SplitNotFoundError, UNREADABLE_ROW, check_columns, choose_participants,
+from .data import (DropStats, SlateSourceError, SlateStream, SplitNotFoundError, UNREADABLE_ROW, check_columns, choose_participants,
                           clean_rows, filter_rows, held_out_participants, load_slates, mix_datasets, participant_bucket,
                           rule_digests, rule_drops, sample_participants, split_by_participant, try_clean_row)
 from .prompts import (HIGHLIGHT_COLUMNS, PROFILE_COLUMNS, build_opinion_messages, prepare_examples,
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'EMBEDDED_SOURCES', 'MAX_PROMPT_CHARS', 'NoTrainingRowsError', 'resolve_source_splits', 'load_split_sides',
            'load_source_split', 'load_clean_split', 'ParticipantOverlapError', 'participant_overlap',
-           'check_participant_overlap', 'hold_out_eval_videos', 'prompt_options', 'load_train_and_eval_rows',
-           'cap_prompts', 'prepare_train_and_eval', 'prepare_split', 'prepare_for_evaluation', 'write_prepared',
-           'read_prepared', 'stream_source_splits', 'prepare_split_to_file', 'embedded_tokenizer_texts']
+           'check_participant_overlap', 'hold_out_eval_videos', 'prompt_options', 'NoExamplesError',
+           'load_train_and_eval_rows', 'cap_prompts', 'prepare_train_and_eval', 'prepare_split',
+           'prepare_for_evaluation', 'write_prepared', 'read_prepared', 'stream_source_splits', 'prepare_split_to_file',
+           'embedded_tokenizer_texts']
 
 # %% ../nbs/05_prepare.ipynb #cfce63ad
 EMBEDDED_SOURCES = ("embedded", "synthetic")
@@ -184,11 +185,14 @@ def prompt_options(script: ScriptArguments) -> dict:
 def _dataset_label(script: ScriptArguments, dataset):
     return script.dataset_mixture if (script.dataset_mixture and dataset is None) else str(dataset or script.dataset_name)
 
+class NoExamplesError(SlateSourceError):
+    "A side of the data has no usable row left (every row dropped, filtered out or held out): the reasons are named."
+
 def _no_rows_error(name, split, label, rows_after_clean, drops, script):
     why = (f"every row was dropped ({drops.summary()})" if not rows_after_clean else
            f"{rows_after_clean} usable rows, none left after the filters issues={script.issues}, studies={script.studies}"
            + (" and the video hold-out" if name == "train" and script.video_holdout == "eval_videos" else ""))
-    return ValueError(f"no examples in split {split!r} of {label}: {why}")
+    return NoExamplesError(f"no examples in split {split!r} of {label}: {why}")
 
 def load_train_and_eval_rows(cfg: RecipeConfig, dataset: str | None = None, *, eval_split: str | None = None,
                              need_train: bool = True, max_eval_samples: int | None = None,

@@ -274,9 +274,12 @@ def is_generated_run(loaded: dict) -> bool:
 def _sample_banner(sample: dict) -> str | None:
     rows, rows_all = sample.get("rows_sampled"), sample.get("rows_available")
     if not (_finite(rows) and _finite(rows_all)) or rows >= rows_all: return None
+    how = ("one participant, cut to the cap: the first participant of the seeded order has more rows than "
+           "`max_eval_samples`" if sample.get("partial_participant") else "seeded sample of whole participants, "
+           "`max_eval_samples`")
     return (f"**A sample:** evaluated {fmt_num(rows)} of {fmt_num(rows_all)} rows, "
             f"{fmt_num(sample.get('participants_sampled'))} of {fmt_num(sample.get('participants_available'))} "
-            f"participants (seeded sample of whole participants, `max_eval_samples`).")
+            f"participants ({how}).")
 
 def stats_banners(stats: dict, generated: bool = False) -> list[str]:
     "Warnings from one evaluation's `prepare_stats.json`: generated data, shared participants, the audit, sampling."
@@ -331,9 +334,9 @@ def best_baseline(metrics: dict) -> tuple[str, dict] | None:
     return max(scored, key=lambda kb: kb[1]["accuracy"]) if scored else None
 
 def best_honest_comparison(metrics: dict) -> tuple[str, dict] | None:
-    "(key, paired comparison) against the most accurate honest baseline (learned on train or chance), else None."
+    "(key, paired comparison) against the most accurate honest baseline that is no leak probe (chance, position prior)."
     comps = metrics.get("comparisons") or {}
-    honest = [(k, c) for k, c in comps.items() if isinstance(c, dict) and c.get("honest")
+    honest = [(k, c) for k, c in comps.items() if isinstance(c, dict) and c.get("honest") and not c.get("leak_probe")
               and c.get("learned_on") != "eval_rows" and _finite(c.get("baseline_accuracy"))]
     return max(honest, key=lambda kc: kc[1]["baseline_accuracy"]) if honest else None
 
@@ -341,9 +344,13 @@ def verdict_words(c: dict | None, what: str = "the baseline") -> str:
     "`better than …` / `worse than …` / `indistinguishable from …` with the difference and its interval."
     if not c or not c.get("verdict"): return "no verdict (no interval could be computed)"
     word = {"better": "better than", "worse": "worse than", "indistinguishable": "indistinguishable from"}[c["verdict"]]
-    p = c.get("p_value")
-    return (f"{word} {what} (difference {fmt_signed(c.get('estimate'))}, 95% CI {fmt_interval(c.get('ci95'))}"
-            + (f", sign-flip p = {fmt_num(p)}" if _finite(p) else "") + ")")
+    p, k, ci = c.get("p_value"), c.get("clusters_differing"), c.get("ci95")
+    too_few = (c["verdict"] == "indistinguishable" and _finite(k) and 0 < k and 2 / 2 ** k >= 0.05
+               and ci and (ci[0] > 0 or ci[1] < 0))
+    return (f"{word} {what} (difference {fmt_signed(c.get('estimate'))}, 95% CI {fmt_interval(ci)}"
+            + (f", sign-flip p = {fmt_num(p)}" if _finite(p) else "") + ")"
+            + (f"; only {k} participants differ, too few for any verdict but indistinguishable (the smallest "
+               f"possible sign-flip p is {fmt_num(2 / 2 ** k)})" if too_few else ""))
 
 def compare_with_baseline(ci, baseline_accuracy) -> str:
     "Whether a baseline accuracy lies below, inside or above the model's 95% interval, in words (no paired test)."
@@ -498,7 +505,8 @@ def distribution_markdown(d: dict | None, plots: Sequence[str] = ()) -> str:
                          [["all orders pick the same video ↑", *_est(perm.get("all_orders_agree"))],
                           ["pairs of orders picking the same video ↑", *_est(perm.get("pairwise_same_video"))],
                           ["pairs picking the same position but another video ↓", *_est(perm.get("pairwise_same_position_other_video"))],
-                          ["position bias: TVD of chosen positions vs the people's ↓", fmt_num(bias.get("tvd")),
+                          ["position bias: TVD of the positions picked in shuffled orders vs a position-blind pick ↓",
+                           fmt_num(bias.get("tvd")),
                            fmt_interval(bias.get("ci95"))]]),
                 f"{fmt_num(perm.get('n_slates'))} slates in {fmt_num(perm.get('n_permutations'))} orders each.\n"]
     out += [f"![{alt}]({p})\n" for p, alt in zip(plots, ("model and people's choices by position", "reliability of the choice probability"))]
@@ -724,6 +732,16 @@ def opinion_markdown(part: dict, plot: str | None = "calibration.png") -> str:
                       fmt_num(g.get("beats_no_change")) if g.get("beats_no_change") is not None else MISSING,
                       g.get("verdict") or MISSING]
                      for name, g in [("combined", combined), *studies.items()]]),
+           "## Intervals (combined)\n",
+           md_table(["combined", "MAE ↓", "95% interval", "RMSE ↓", "95% interval", "direction accuracy ↑", "95% interval"],
+                    [[name, fmt_num(_dig(combined, "intervals", key, "mae", "estimate")),
+                      fmt_interval(_dig(combined, "intervals", key, "mae", "ci95")),
+                      fmt_num(_dig(combined, "intervals", key, "rmse", "estimate")),
+                      fmt_interval(_dig(combined, "intervals", key, "rmse", "ci95")),
+                      fmt_pct(_dig(combined, "intervals", key, "direction_accuracy", "estimate")),
+                      fmt_interval(_dig(combined, "intervals", key, "direction_accuracy", "ci95"))]
+                     for key, name in (("model", "model"), ("no_change", "no change"), ("global_mean", "global mean"))
+                     if _dig(combined, "intervals", key)]),
            "## What the model answered\n",
            "An index counts only when the first `<answer>` holds a decimal on the 0–1 scale; an integer such as `1` is an "
            "option number, not an index, and is counted as a non-answer (scored as no change).\n",

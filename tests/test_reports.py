@@ -235,7 +235,8 @@ def test_summary_headline_and_links(full_report):
     assert num(head["next video"]["model"]) == pytest.approx(nv["accuracy_overall"], abs=5e-4)
     # the headline interval is the participant-clustered one, the baseline the best HONEST one, the verdict paired
     assert interval(head["next video"]["95% interval"]) == pytest.approx(nv["accuracy_bootstrap"]["ci95"], abs=5e-4)
-    honest = {k: c for k, c in nv["comparisons"].items() if c.get("honest") and c.get("learned_on") != "eval_rows"}
+    honest = {k: c for k, c in nv["comparisons"].items()               # never a leak probe, never a peeking baseline
+              if c.get("honest") and not c.get("leak_probe") and c.get("learned_on") != "eval_rows"}
     best_key = max(honest, key=lambda k: honest[k]["baseline_accuracy"])
     assert num(head["next video"]["baseline"]) == pytest.approx(honest[best_key]["baseline_accuracy"], abs=5e-4)
     assert head["next video"]["compared with"] == f"best honest baseline: {baseline_label(best_key)}"
