@@ -17,9 +17,10 @@ from pathlib import Path
 log = logging.getLogger("grpo_nb")
 
 # %% auto #0
-__all__ = ['log', 'COMMANDS', 'build_parser', 'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train',
-           'cmd_evaluate', 'predictions_kind', 'score_kind', 'cmd_score', 'cmd_report', 'cmd_pipeline',
-           'RedactingStream', 'redact_std_streams', 'main']
+__all__ = ['log', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS', 'build_parser', 'UsageError', 'check_stages', 'cmd_config',
+           'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kind', 'score_kind', 'check_output_file',
+           'cmd_score', 'cmd_report', 'cmd_pipeline', 'check_log_level', 'RedactingStream', 'redact_std_streams',
+           'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
 def build_parser() -> argparse.ArgumentParser:
@@ -100,9 +101,11 @@ def check_stages(stages: str) -> str:
 
 # %% ../nbs/12_cli.ipynb #eefcf350
 def cmd_config(args, overrides) -> int:
-    from grpo_nb.config import effective_settings, load_recipe, recipe_fields
+    from grpo_nb.config import effective_settings, fixed_keys, load_recipe, recipe_fields
     if args.keys:
-        for key, part in sorted(recipe_fields().items()): print(f"{key}\t{part}")
+        fixed = fixed_keys()     # TRL keys grpo_nb does not honour: only their default is accepted
+        for key, part in sorted(recipe_fields().items()):
+            print(f"{key}\t{part}" + (f"\tdefault only: {fixed[key]}" if key in fixed else ""))
         return 0
     cfg = load_recipe(args.recipe, overrides, hardware_checks=False)
     print(json.dumps(effective_settings(cfg), indent=2, default=str))
@@ -151,35 +154,78 @@ def predictions_kind(rows: list[dict]) -> str | None:
     return "next_video" if next_video > opinion else "opinion" if opinion > next_video else None
 
 _KIND_FIELDS = {"next_video": "a gold_index", "opinion": "before and after opinions and no gold_index"}
+_KIND_NEEDS = {"next_video": "a gold_index and a completion", "opinion": "before and after opinions and a completion"}
+COMPLETION_FIELDS = ("completion", "gpt_output", "raw_output", "prediction")   # ours, and the published logs'
+
+def _fields_seen(rows: list) -> str:
+    "What the first rows of a file hold, in a few words (for an error saying what a file looks like)."
+    sample = [r for r in rows[:20] if isinstance(r, dict)]
+    if not sample: return f"its rows are {type(rows[0]).__name__}s, not JSON objects"
+    keys = sorted({k for r in sample for k in r})
+    return "its rows have no fields" if not keys else (
+        f"its rows have {', '.join(keys[:12])}" + (f" and {len(keys) - 12} more" if len(keys) > 12 else ""))
 
 def score_kind(path: str, requested: str | None) -> str:
     "The kind to score `path` as: `requested` when the file agrees, the file's kind when none is given; else `UsageError`."
     from grpo_nb.next_video import read_predictions
+    if Path(path).is_dir():
+        raise UsageError(f"--predictions {path} is a folder; name the predictions file in it "
+                         f"(e.g. {Path(path) / 'next_video' / 'predictions.jsonl'})")
     rows = read_predictions(path)
     if not rows: raise UsageError(f"{path}: no prediction rows")
     found = predictions_kind(rows)
+    needs = f"next_video predictions need {_KIND_NEEDS['next_video']}, opinion predictions {_KIND_NEEDS['opinion']}"
     if found is None and requested is None:
-        raise UsageError(f"{path}: cannot tell the kind of predictions (no gold_index, no before/after); pass --kind")
-    if requested is not None and found is not None and found != requested:
+        raise UsageError(f"{path}: cannot tell the kind of predictions (no gold_index, no before/after): "
+                         f"{_fields_seen(rows)}; {needs}")
+    if found is None:
+        raise UsageError(f"--kind {requested}, but {path} does not look like {requested} predictions: "
+                         f"{_fields_seen(rows)}; {requested} predictions need {_KIND_NEEDS[requested]}")
+    if requested is not None and found != requested:
         raise UsageError(f"--kind {requested}, but {path} looks like {found} predictions (its rows have "
                          f"{_KIND_FIELDS[found]}); use --kind {found}, or leave --kind out")
-    return requested or found
+    sample = [r for r in rows[:200] if isinstance(r, dict)]
+    if not any(k in r for r in sample for k in COMPLETION_FIELDS):
+        raise UsageError(f"{path} has {_KIND_FIELDS[found]} but no completions ({', '.join(COMPLETION_FIELDS)}): "
+                         f"prepared examples or labels, not predictions? {_fields_seen(rows)}")
+    return found
+
+def check_output_file(path: str | None, option: str = "--out") -> None:
+    "`UsageError` when an output file's path is a folder, or lies under a file (`/dev/null/x.json`)."
+    if path is None: return
+    p = Path(path)
+    if p.is_dir(): raise UsageError(f"{option} {path} is a folder; name the file to write (e.g. {p / 'metrics.json'})")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir(): raise UsageError(f"{option} {path}: {parent} is a file, not a folder")
+            break
+
+def _with_provenance(scorer, provenance: dict) -> dict:
+    "`{'provenance': …}` when `scorer` takes it (next_video and opinion scorers record the code that scored)."
+    import inspect
+    try: takes = "provenance" in inspect.signature(scorer).parameters
+    except (TypeError, ValueError): takes = False
+    return {"provenance": provenance} if takes else {}
 
 def cmd_score(args, overrides) -> int:
-    import zlib
+    import gzip, zlib
+    from grpo_nb.pipeline import code_version
+    check_output_file(args.out)
     try:
         kind = score_kind(args.predictions, args.kind)
         if kind == "next_video":
             from grpo_nb.next_video import score_predictions_file
-            metrics = score_predictions_file(args.predictions, args.out)
+            metrics = score_predictions_file(args.predictions, args.out,
+                                             **_with_provenance(score_predictions_file, code_version()))
             print(json.dumps({k: metrics.get(k) for k in ("n_total", "n_eligible", "accuracy_overall", "parsed_rate",
                                                            "format_rate", "random_baseline_expected_accuracy")}, indent=2))
         else:
             from grpo_nb.opinion import score_opinion_file
-            metrics = score_opinion_file(args.predictions, args.out)
+            metrics = score_opinion_file(args.predictions, args.out,
+                                         **_with_provenance(score_opinion_file, code_version()))
             print(json.dumps(metrics.get("combined", metrics), indent=2, default=str)[:4000])
     except (UsageError, FileNotFoundError): raise
-    except (ValueError, KeyError, EOFError, zlib.error, RecursionError) as e:   # a file that is not a predictions file
+    except (ValueError, KeyError, EOFError, zlib.error, RecursionError, gzip.BadGzipFile) as e:   # not predictions
         raise UsageError(f"{args.predictions}: cannot be scored as {args.kind or 'predictions'}: {e}") from None
     if args.out: print(f"wrote {args.out}")
     return 0
@@ -204,40 +250,69 @@ COMMANDS = {"config": cmd_config, "prepare": cmd_prepare, "train": cmd_train, "e
             "score": cmd_score, "report": cmd_report, "pipeline": cmd_pipeline}
 
 # %% ../nbs/12_cli.ipynb #42b2076a
+_USER_ERRORS = {"grpo_nb.config": ("RecipeError",), "grpo_nb.data": ("MissingColumnError", "SlateSourceError"),
+                "grpo_nb.model": ("ModelNotAvailableError", "QuantizationUnavailableError"),
+                "grpo_nb.train": ("RunExistsError",), "grpo_nb.pipeline": ("RunError",),
+                "grpo_nb.prepare": ("ParticipantOverlapError",)}
+
 def _user_errors() -> tuple[type, ...]:
-    from grpo_nb.config import RecipeError
-    errors = [RecipeError, FileNotFoundError, UsageError]
-    try:
-        from grpo_nb.data import MissingColumnError, SlateSourceError
-        errors += [MissingColumnError, SlateSourceError]
-    except ImportError: pass
-    try:
-        from grpo_nb.model import ModelNotAvailableError, QuantizationUnavailableError
-        errors += [ModelNotAvailableError, QuantizationUnavailableError]
-    except ImportError: pass
-    try:
-        from grpo_nb.train import RunExistsError
-        errors.append(RunExistsError)
-    except ImportError: pass
-    try:
-        from grpo_nb.pipeline import RunError
-        errors.append(RunError)
-    except ImportError: pass
-    try:
-        from grpo_nb.prepare import ParticipantOverlapError
-        errors.append(ParticipantOverlapError)
-    except ImportError: pass
+    "User-error classes of the modules imported so far (a module never imported cannot have raised one)."
+    errors = [FileNotFoundError, UsageError]
+    for module, names in _USER_ERRORS.items():
+        if (mod := sys.modules.get(module)) is not None: errors += [getattr(mod, n) for n in names if hasattr(mod, n)]
     return tuple(errors)
 
 _DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
-                errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+                errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+                errno.EPERM: "operation not permitted"}
+_PATH_ERRNOS = {errno.ENOTDIR: "a part of the path is a file, not a folder", errno.EISDIR: "it is a folder, not a file",
+                errno.EEXIST: "a file is in the way where a folder is needed",
+                errno.ENAMETOOLONG: "the path is too long",
+                errno.ELOOP: "the path loops through symbolic links", errno.ENXIO: "it is a device, not a file"}
 
 def _disk_error_message(e: OSError) -> str | None:
-    "One line for a full, read-only or forbidden disk: which path, and that finished work is kept."
-    what = _DISK_ERRNOS.get(e.errno)
-    if what is None: return None
-    where = f" writing {e.filename}" if e.filename else ""
-    return f"{what}{where}; what was finished is kept: fix it and run the same command again to resume"
+    "One line for a full, read-only or forbidden disk, or a path that cannot be a file: which path, and what to do."
+    where = f" {e.filename}" if e.filename else ""
+    if (what := _DISK_ERRNOS.get(e.errno)) is not None:
+        return (f"{what}{' writing' + where if where else ''}; what was finished is kept: fix it and run the same "
+                "command again to resume")
+    if (what := _PATH_ERRNOS.get(e.errno)) is not None:
+        return f"cannot use{where or ' the path'}: {what}; choose another path"
+    return None
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+def check_log_level(environ=None) -> str | None:
+    "Make `LOGLEVEL` one every library reads (upper case); a warning line naming the valid levels if it is not one."
+    import os
+    env = os.environ if environ is None else environ
+    raw = env.get("LOGLEVEL")
+    if raw is None: return None
+    level = raw.strip().upper()
+    aliases = {"WARN": "WARNING", "FATAL": "CRITICAL", **{str(n): name for n, name in zip(range(10, 60, 10), LOG_LEVELS)}}
+    level = aliases.get(level, level)
+    if level in LOG_LEVELS:
+        env["LOGLEVEL"] = level     # torch reads LOGLEVEL as is at import: `debug` would stop it
+        return None
+    env["LOGLEVEL"] = "INFO"
+    return f"grpo-nb: warning: LOGLEVEL={raw!r} is not a log level (use one of {', '.join(LOG_LEVELS)}); using INFO"
+
+def _papermill_message(e: BaseException) -> str | None:
+    "One line for a notebook that failed under papermill: the notebook (when known), the cell and its error."
+    if type(e).__name__ != "PapermillExecutionError": return None
+    evalue = str(getattr(e, "evalue", "") or "").strip().splitlines()
+    notebook, cell = getattr(e, "notebook", None) or getattr(e, "output_path", None), getattr(e, "exec_count", None)
+    return (f"notebook {notebook or '(run by papermill)'} failed" + (f" in cell [{cell}]" if cell is not None else "")
+            + f": {getattr(e, 'ename', 'Error')}: {evalue[0] if evalue else ''}")
+
+def _quiet_broken_pipe() -> int:
+    "stdout's reader went away (`grpo-nb config --keys | head -1`): stop quietly, as unix tools do (exit 141)."
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())    # the flush at exit must not raise again
+    except (OSError, AttributeError, ValueError): pass
+    return 128 + 13
 
 class RedactingStream:
     "A text stream that redacts secrets (`grpo_nb.config.redact_secrets`) from everything written through it."
@@ -257,26 +332,46 @@ def redact_std_streams() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `grpo-nb` console script."
-    from grpo_nb.config import interrupt_on_signals, signal_exit_code
+    warning = check_log_level()        # before any import reads LOGLEVEL (torch does, at import)
     redact_std_streams()
+    if warning: print(warning, file=sys.stderr)
     args, overrides = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    try: return _run_command(args, overrides)
+    except BrokenPipeError: return _quiet_broken_pipe()
+
+def _start_command(args) -> None:
+    "A misspelt recipe is told at once, before the logging set-up imports torch (seconds); then logging is set up."
+    from grpo_nb.config import resolve_recipe_path
+    if getattr(args, "recipe", None) is not None: resolve_recipe_path(args.recipe)
     from grpo_nb.pipeline import setup_logging
     setup_logging()
+
+def _run_command(args, overrides) -> int:
+    from grpo_nb.config import interrupt_on_signals, signal_exit_code
     if args.command in ("score", "report") and overrides:
         print(f"grpo-nb {args.command}: error: unknown options {overrides}", file=sys.stderr); return 2
     try:
         with interrupt_on_signals():
-            return COMMANDS[args.command](args, overrides)
+            _start_command(args)
+            rc = COMMANDS[args.command](args, overrides)
+            sys.stdout.flush()         # a closed pipe shows here, not at exit
+            return rc
+    except BrokenPipeError: raise
     except _user_errors() as e:
         print(f"grpo-nb {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM (config.Interrupted): one line, no traceback
+    except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM / SIGHUP (config.Interrupted): one line, no traceback
         why = str(e) or "interrupted (Ctrl-C)"
         print(f"grpo-nb {args.command}: {why}; what was finished is kept: run the same command again to resume",
               file=sys.stderr)
         return signal_exit_code(e)
     except OSError as e:
         message = _disk_error_message(e)
+        if message is None: raise
+        print(f"grpo-nb {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        message = _papermill_message(e)
         if message is None: raise
         print(f"grpo-nb {args.command}: error: {message}", file=sys.stderr)
         return 2

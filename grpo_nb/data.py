@@ -5,10 +5,14 @@
 # %% ../nbs/01_data.ipynb #4eba5137
 from __future__ import annotations
 
+import collections
+import contextlib
 import difflib
 import functools
+import gc
 import gzip
 import hashlib
+import io
 import json
 import logging
 import math
@@ -26,14 +30,16 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['KNOWN_ISSUES', 'KNOWN_STUDIES', 'EMBEDDED_SOURCES', 'OPINION_COLUMNS_BY_STUDY', 'OPINION_COLUMNS_BY_ISSUE',
-           'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'UNREADABLE_ROW', 'SPLIT_WORDS',
-           'METADATA_FIELD_KEYS', 'MAX_SLATE_OPTIONS', 'default_direction_tolerance', 'SlateSourceError',
-           'SplitNotFoundError', 'MissingColumnError', 'MalformedJSONError', 'parse_json_list', 'clean_text',
-           'unreadable_row', 'iter_jsonl_file', 'iter_slate_file', 'read_slate_file', 'walk_files', 'safe_glob',
-           'SameDataTwiceError', 'check_one_format_per_name', 'find_slate_files', 'files_of_split', 'SlateStream',
-           'load_slates', 'DropStats', 'RowDropped', 'opinion_columns', 'direction_of_change', 'opinion_direction',
-           'appended_gold_fields', 'drop_repeated_options', 'clean_row', 'rule_digests', 'rule_drops', 'try_clean_row',
-           'check_columns', 'clean_rows', 'participant_bucket', 'held_out_participants', 'split_by_participant',
+           'ID_COLUMNS', 'REQUIRED_COLUMNS', 'SLATE_FILE_SUFFIXES', 'MAX_LINE_BYTES', 'MAX_GZIP_EXPANSION',
+           'GZIP_EXPANSION_FROM', 'MAX_WHOLE_FILE_BYTES', 'MAX_ROW_GROUP_BYTES', 'UNREADABLE_ROW', 'SPLIT_WORDS',
+           'MAX_WALK_ENTRIES', 'METADATA_FIELD_KEYS', 'MAX_SLATE_OPTIONS', 'default_direction_tolerance',
+           'SlateSourceError', 'SplitNotFoundError', 'MissingColumnError', 'MalformedJSONError', 'parse_json_list',
+           'clean_text', 'bounded_lines', 'unreadable_row', 'too_long_row', 'iter_jsonl_file', 'iter_slate_file',
+           'read_slate_file', 'walk_files', 'safe_glob', 'SameDataTwiceError', 'check_one_format_per_name',
+           'find_slate_files', 'files_of_split', 'SlateStream', 'load_slates', 'DropStats', 'RowDropped',
+           'opinion_columns', 'direction_of_change', 'opinion_direction', 'appended_gold_fields',
+           'drop_repeated_options', 'clean_row', 'rule_digests', 'rule_drops', 'try_clean_row', 'check_columns',
+           'paused_gc', 'clean_rows', 'participant_bucket', 'held_out_participants', 'split_by_participant',
            'choose_participants', 'sample_participants', 'filter_rows', 'mix_datasets']
 
 # %% ../nbs/01_data.ipynb #66494708
@@ -131,25 +137,102 @@ def _suffix(path) -> str:
     name = Path(path).name.lower()
     return next((s for s in sorted(SLATE_FILE_SUFFIXES, key=len, reverse=True) if name.endswith(s)), "")
 
-def _decode_utf8(data: bytes, path) -> str:
-    "`data` as text (a leading byte-order mark dropped); a `SlateSourceError` naming the file and line of a non-UTF-8 byte."
-    if data.startswith(b"\xef\xbb\xbf"): data = data[3:]
-    try: return data.decode("utf-8")
+MAX_LINE_BYTES = 16 * 2**20       # one JSON line or CSV row (a real row: ~3 KB; 50 options of long titles: < 1 MB)
+MAX_GZIP_EXPANSION = 100          # a .gz may expand this many times its size (slate JSON: ~10x) ...
+GZIP_EXPANSION_FROM = 256 * 2**20  # ... once past this many decompressed bytes (a small file may expand more)
+MAX_WHOLE_FILE_BYTES = 256 * 2**20  # a .json file is parsed whole: larger ones should be JSON lines
+MAX_ROW_GROUP_BYTES = 512 * 2**20   # a parquet row group is decompressed whole (uncompressed size, from the footer)
+_CHUNK_BYTES = 1 << 20
+_NON_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
+
+def _decode_line(raw: bytes, path, line_number: int) -> str:
+    try: return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise SlateSourceError(f"{path}: line {line} is not UTF-8 (byte {data[e.start]:#04x}); the file is refused rather "
-                               "than rows dropped. Re-encode it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+        raise SlateSourceError(f"{path}: line {line_number} is not UTF-8 (byte {raw[e.start]:#04x}); the file is "
+                               "refused rather than rows dropped. Re-encode it as UTF-8 (e.g. `iconv -f latin1 -t "
+                               "utf-8`)") from None
 
 def _gzip_damage(path, error) -> SlateSourceError:
     return SlateSourceError(f"{path}: not a complete gzip file ({type(error).__name__}: {error}); the file is refused "
                             "rather than rows silently lost. Restore or re-create it")
 
-def _read_bytes(path: Path) -> bytes:
-    "The file's bytes, decompressed for .gz; a `SlateSourceError` for a broken gzip stream (cut short or corrupt)."
-    if not str(path).lower().endswith(".gz"): return path.read_bytes()
-    try:
-        with gzip.open(path, "rb") as f: return f.read()
-    except (EOFError, OSError, zlib.error) as e: raise _gzip_damage(path, e) from None
+class _GzipGuard(io.RawIOBase):
+    "The decompressed bytes of a .gz file: a `SlateSourceError` for damage, or past `MAX_GZIP_EXPANSION` x its size."
+    def __init__(self, path):
+        self.path, self.total, self.gz = path, 0, gzip.open(path, "rb")
+        self.limit = max(GZIP_EXPANSION_FROM, MAX_GZIP_EXPANSION * os.path.getsize(path))
+    def readable(self): return True
+    def readinto(self, buffer) -> int:
+        try: n = self.gz.readinto(buffer)
+        except (EOFError, zlib.error) as e: raise _gzip_damage(self.path, e) from None
+        except OSError as e:
+            if isinstance(e, gzip.BadGzipFile) or "gzip" in str(e).lower(): raise _gzip_damage(self.path, e) from None
+            raise
+        self.total += n
+        if self.total > self.limit:
+            raise SlateSourceError(
+                f"{self.path}: decompresses to more than {self.limit // 2**20:,} MiB, over {MAX_GZIP_EXPANSION}x its "
+                f"{os.path.getsize(self.path):,} bytes (MAX_GZIP_EXPANSION): a decompression bomb, or "
+                "data that compresses like no slate file. The file is refused; if it is genuine, gunzip it first")
+        return n
+    def close(self):
+        self.gz.close(); super().close()
+
+def _open_binary(path):
+    "A binary file object of `path`, decompressed (and guarded) for .gz."
+    return io.BufferedReader(_GzipGuard(path), _CHUNK_BYTES) if str(path).lower().endswith(".gz") else open(path, "rb")
+
+def _chunks(path) -> Iterator[bytes]:
+    with _open_binary(path) as f:
+        while chunk := f.read(_CHUNK_BYTES): yield chunk
+
+def bounded_lines(chunks: Iterable[bytes], limit: int | None = None) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of the non-blank lines in the byte `chunks`; bytes None for a line longer than `limit`,
+    which is skipped without being held. Blank lines are skipped in one regex search per run (linear, C speed)."""
+    number, parts, size, skipping, limit = 1, [], 0, False, MAX_LINE_BYTES if limit is None else limit
+    for chunk in chunks:
+        pos, end = 0, len(chunk)
+        while pos < end:
+            if not parts and not skipping:                     # between lines: jump over the blank ones at once
+                m = _NON_BLANK.search(chunk, pos)
+                stop = m.start() if m else end
+                number += chunk.count(b"\n", pos, stop); pos = stop
+                if m is None: break
+            newline = chunk.find(b"\n", pos)
+            stop = end if newline == -1 else newline
+            if skipping: pass
+            elif size + stop - pos > limit: yield number, None; parts, size, skipping = [], 0, True
+            else: parts.append(chunk[pos:stop]); size += stop - pos
+            if newline == -1: break
+            if not skipping: yield number, b"".join(parts)
+            number, parts, size, skipping, pos = number + 1, [], 0, False, newline + 1
+    if parts: yield number, b"".join(parts)
+
+def _is_blank_file(path) -> bool:
+    return not any(_NON_BLANK.search(chunk) for chunk in _chunks(path))
+
+def _read_whole(path, limit: int | None = None) -> bytes:
+    "The (decompressed) bytes of a file parsed whole; a `SlateSourceError` past `limit` (`MAX_WHOLE_FILE_BYTES`)."
+    parts, size, limit = [], 0, MAX_WHOLE_FILE_BYTES if limit is None else limit
+    for chunk in _chunks(path):
+        size += len(chunk)
+        if size > limit:
+            raise SlateSourceError(f"{path}: more than {limit // 2**20:,} MiB, the most a {_suffix(path)} file is read "
+                                   "whole (MAX_WHOLE_FILE_BYTES). Write it as JSON lines (.jsonl), which are read one "
+                                   "line at a time")
+        parts.append(chunk)
+    return b"".join(parts)
+
+def _decode_utf8(data: bytes, path) -> str:
+    "`data` as text (a leading byte-order mark dropped); a `SlateSourceError` naming the file and line of a non-UTF-8 byte."
+    if data.startswith(b"\xef\xbb\xbf"): data = data[3:]
+    try: return data.decode("utf-8")
+    except UnicodeDecodeError as e: _decode_line(data[e.start:e.end], path, data[:e.start].count(b"\n") + 1)
+
+def _first_non_utf8(path):
+    "Raises the `SlateSourceError` naming the first line of `path` that is not UTF-8 (lines read with the usual bound)."
+    for number, raw in bounded_lines(_chunks(path)):
+        if raw is not None: _decode_line(raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw, path, number)
 
 UNREADABLE_ROW = "__grpo_nb_unreadable_row__"
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[\[\]{}]|-?\d{1000,}')
@@ -174,6 +257,10 @@ def unreadable_row(text: str, error: Exception) -> dict:
     reason = f"{'malformed_json' if deep else 'bad_value'}:{_culprit_key(text, deep)}"
     return {UNREADABLE_ROW: {"reason": reason, "detail": f"{type(error).__name__}: {str(error)[:120]}"}}
 
+def too_long_row(path, line_number: int, limit: int) -> dict:
+    "The placeholder of a line over `limit` bytes (never read whole): `clean_row` drops it as `line_too_long`."
+    return {UNREADABLE_ROW: {"reason": "line_too_long", "detail": f"{path}: line {line_number} over {limit:,} bytes"}}
+
 def _parse_jsonl_line(line: str, path, line_number: int) -> dict:
     try: row = json.loads(line)
     except json.JSONDecodeError as e:
@@ -183,33 +270,27 @@ def _parse_jsonl_line(line: str, path, line_number: int) -> dict:
         raise SlateSourceError(f"{path}: line {line_number} is a JSON {type(row).__name__}, expected an object")
     return row
 
-def _read_jsonl_text(text: str, path) -> list[dict]:
-    return [_parse_jsonl_line(line, path, n) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+def _jsonl_rows(lines, path, limit: int | None = None) -> Iterator[dict]:
+    limit = MAX_LINE_BYTES if limit is None else limit
+    for number, raw in lines:
+        if raw is None: yield too_long_row(path, number, limit); continue
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+            if not raw.strip(): continue
+        yield _parse_jsonl_line(_decode_line(raw, path, number), path, number)
 
-def iter_jsonl_file(path) -> Iterator[dict]:
-    "Rows of a .jsonl / .jsonl.gz file, read one line at a time (memory: one line, not the file)."
+def iter_jsonl_file(path, max_line_bytes: int | None = None) -> Iterator[dict]:
+    """Rows of a .jsonl / .jsonl.gz file, one line at a time (memory: at most `max_line_bytes` per line). Blank lines
+    are skipped (they are not rows, not counted); a longer line becomes a `line_too_long` drop, never read whole."""
     path = Path(path)
-    opener = gzip.open if str(path).lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            for line_number, raw in enumerate(f, 1):
-                if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"): raw = raw[3:]
-                if not raw.strip(): continue
-                try: line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise SlateSourceError(f"{path}: line {line_number} is not UTF-8 (byte {raw[e.start]:#04x}); the file is "
-                                           "refused rather than rows dropped. Re-encode it as UTF-8 (e.g. `iconv -f "
-                                           "latin1 -t utf-8`)") from None
-                yield _parse_jsonl_line(line, path, line_number)
-    except (EOFError, zlib.error) as e: raise _gzip_damage(path, e) from None
-    except OSError as e:
-        if isinstance(e, gzip.BadGzipFile) or "gzip" in str(e).lower(): raise _gzip_damage(path, e) from None
-        raise
+    yield from _jsonl_rows(bounded_lines(_chunks(path), max_line_bytes), path, max_line_bytes)
 
 def _read_json_text(text: str, path) -> list[dict]:
     "A JSON array of objects, a dict of equal-length columns, or JSON lines under a .json name."
     try: data = json.loads(text)
-    except json.JSONDecodeError: return _read_jsonl_text(text, path)
+    except json.JSONDecodeError:
+        lines = bounded_lines([text.encode("utf-8")])
+        return list(_jsonl_rows(lines, path))
     except (RecursionError, ValueError) as e:
         raise SlateSourceError(f"{path}: a JSON document Python cannot hold ({type(e).__name__}: {str(e)[:80]}); "
                                "write it as JSON lines to drop only the bad rows") from None
@@ -222,32 +303,54 @@ def _read_json_text(text: str, path) -> list[dict]:
     if isinstance(data, list) and all(isinstance(r, dict) for r in data): return data
     raise SlateSourceError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
 
-def _read_csv(path) -> list[dict]:
+def _iter_csv(path) -> Iterator[dict]:
+    "Rows of a CSV file, one block at a time; a line longer than `MAX_LINE_BYTES` is a named error (checked first)."
     import pyarrow.csv as pacsv, pyarrow as pa
-    if not _read_bytes(path).strip(): return []
+    lines = 0
+    for number, raw in bounded_lines(_chunks(path)):          # a first pass, one line at a time: pyarrow would hold it
+        if raw is None:
+            raise SlateSourceError(f"{path}: line {number} is longer than {MAX_LINE_BYTES:,} bytes (MAX_LINE_BYTES); no "
+                                   "slate row is that long. The file is refused: remove the row, or write JSON lines, "
+                                   "where such a line is one counted drop (line_too_long)")
+        lines += 1
+    if not lines: return
     options = pacsv.ConvertOptions(column_types={c: pa.string() for c in _CSV_STRING_COLUMNS},
                                    strings_can_be_null=True)
-    try: return pacsv.read_csv(str(path), convert_options=options).to_pylist()
+    try:
+        with _open_binary(path) as f:
+            reader = pacsv.open_csv(f, read_options=pacsv.ReadOptions(block_size=MAX_LINE_BYTES),
+                                    convert_options=options)
+            for batch in reader: yield from batch.to_pylist()
     except pa.ArrowInvalid as e:
-        if "UTF8" in str(e): _decode_utf8(_read_bytes(path), path)   # raises, naming the line
+        if "UTF8" in str(e): _first_non_utf8(path)                       # raises, naming the line
         raise SlateSourceError(f"{path}: cannot read this CSV file ({e})") from None
 
 def _iter_parquet(path, batch_rows: int = 1024) -> Iterator[dict]:
+    "Rows of a parquet file, one batch at a time; a row group over `MAX_ROW_GROUP_BYTES` uncompressed is refused."
     import pyarrow as pa, pyarrow.parquet as pq
     if path.stat().st_size == 0: return
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows): yield from batch.to_pylist()
+        file = pq.ParquetFile(path)
+        for group in range(file.num_row_groups):
+            meta = file.metadata.row_group(group)
+            size = max(meta.total_byte_size, sum(meta.column(c).total_uncompressed_size for c in range(meta.num_columns)))
+            if size > MAX_ROW_GROUP_BYTES:
+                raise SlateSourceError(
+                    f"{path}: row group {group} is {size / 2**20:,.0f} MiB uncompressed ({meta.num_rows:,} rows), over "
+                    f"the {MAX_ROW_GROUP_BYTES // 2**20} MiB read at once (MAX_ROW_GROUP_BYTES). Rewrite it with smaller "
+                    "row groups (pyarrow.parquet.write_table(table, path, row_group_size=10_000)) or as JSON lines")
+            for batch in file.iter_batches(batch_size=batch_rows, row_groups=[group]): yield from batch.to_pylist()
     except (pa.ArrowException, OSError) as e:
         raise SlateSourceError(f"{path}: not a readable parquet file ({e})") from None
 
 def iter_slate_file(path) -> Iterator[dict]:
-    "Rows of one parquet / jsonl(.gz) / json(.gz) / csv(.gz) file; jsonl and parquet are streamed, json and csv read whole."
+    "Rows of one parquet / jsonl(.gz) / json(.gz) / csv(.gz) file; json is read whole (up to `MAX_WHOLE_FILE_BYTES`)."
     path, suffix = Path(path), _suffix(path)
     if suffix in (".jsonl", ".jsonl.gz"): yield from iter_jsonl_file(path); return
     if suffix == ".parquet": yield from _iter_parquet(path); return
-    if suffix in (".csv", ".csv.gz"): yield from _read_csv(path); return
+    if suffix in (".csv", ".csv.gz"): yield from _iter_csv(path); return
     if suffix in (".json", ".json.gz"):
-        text = _decode_utf8(_read_bytes(path), path)
+        text = _decode_utf8(_read_whole(path), path)
         if text.strip(): yield from _read_json_text(text, path)
         return
     raise SlateSourceError(f"{path}: unsupported file type; expected one of {', '.join(SLATE_FILE_SUFFIXES)}")
@@ -256,7 +359,7 @@ def read_slate_file(path) -> list[dict]:
     "Rows of one parquet / jsonl(.gz) / json(.gz) / csv(.gz) file."
     return list(iter_slate_file(path))
 
-# %% ../nbs/01_data.ipynb #8dbf9927
+# %% ../nbs/01_data.ipynb #a4d9bb1b
 SPLIT_WORDS = ("train", "validation", "valid", "val", "dev", "test", "eval")
 _SPLIT_NAME = re.compile(r"^([A-Za-z0-9]+)(?:[-_.]|$)")
 
@@ -268,9 +371,19 @@ def _file_split(path: Path, folder: Path, extra=()) -> str | None:
     m = _SPLIT_NAME.match(path.name[: -len(_suffix(path))])
     return m.group(1) if m and m.group(1) in words else None
 
-def walk_files(folder, max_depth: int | None = None) -> list[Path]:
-    "Files under `folder` (sorted), following directory symlinks but entering each real directory once: a loop ends."
-    folder, seen, files, stack = Path(folder), set(), [], [(Path(folder), 0)]
+MAX_WALK_ENTRIES = 200_000   # files and folders one folder walk or glob may visit (the real sample: 3)
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+def walk_files(folder, max_depth: int | None = None, *, max_entries: int | None = None,
+               skipped: list | None = None) -> list[Path]:
+    """Files under `folder` (sorted). Symlinked folders are followed only when their target is inside `folder` (each
+    real folder entered once: a loop ends); the others are skipped with a warning naming them (and appended to
+    `skipped`). More than `max_entries` files and folders visited is a `SlateSourceError` naming the limit."""
+    folder, max_entries = Path(folder), MAX_WALK_ENTRIES if max_entries is None else max_entries
+    root = os.path.realpath(folder)
+    seen, files, outside, stack, visited = set(), [], [], [(folder, 0)], 0
     while stack:
         directory, depth = stack.pop()
         real = os.path.realpath(directory)
@@ -278,13 +391,25 @@ def walk_files(folder, max_depth: int | None = None) -> list[Path]:
         seen.add(real)
         try: entries = list(os.scandir(directory))
         except OSError: continue                                   # unreadable, vanished, or not a directory
+        visited += len(entries)
+        if visited > max_entries:
+            raise SlateSourceError(f"{folder}: more than {max_entries:,} files and folders under it (MAX_WALK_ENTRIES); "
+                                   "refused rather than walked. Point at the folder that holds the data, or list its "
+                                   "files in data_files")
         for entry in entries:
             try: is_dir, is_file = entry.is_dir(), entry.is_file()
             except OSError: continue
-            if is_dir and (max_depth is None or depth + 1 < max_depth): stack.append((Path(entry.path), depth + 1))
+            if is_dir and (max_depth is None or depth + 1 < max_depth):
+                if entry.is_symlink() and not _inside(os.path.realpath(entry.path), root):
+                    outside.append(Path(entry.path)); continue
+                stack.append((Path(entry.path), depth + 1))
             elif is_file and (real_file := os.path.realpath(entry.path)) not in seen:
                 seen.add(real_file)                                   # a file linked twice is read once
                 files.append(Path(entry.path))
+    if outside:
+        _log.warning("%s: skipped %d symlinked folder(s) that point outside it: %s", folder, len(outside),
+                     ", ".join(f"{p} -> {os.path.realpath(p)}" for p in sorted(outside)[:10]))
+        if skipped is not None: skipped.extend(sorted(outside))
     return sorted(files)
 
 def _segment_regex(segment: str) -> str:
@@ -416,7 +541,7 @@ def _missing_path_error(source: str) -> FileNotFoundError:
                              f"'embedded', a save_to_disk folder, a folder of data files, a file or a glob.")
 
 def _why_empty(path: Path) -> str:
-    if not _read_bytes(path).strip(): return "empty file"
+    if _is_blank_file(path): return "empty file"
     if _suffix(path) in (".csv", ".csv.gz"): return "header only, no data rows"
     return "no rows"
 
@@ -684,11 +809,16 @@ def _check_columns(rows, columns, require_opinion):
 
 _RAW_LIST_COLUMNS = ("slate_items_json", "watched_detailed_json")
 
+def _slate_key(row: dict) -> int:
+    return hash((row["session_id"], row["step_index"], tuple(item["id"] for item in row["slate_items"])))
+
+def _content_digest(row: dict) -> int:
+    content = {k: v for k, v in row.items() if v is not None and k not in _RAW_LIST_COLUMNS}
+    return hash(json.dumps(content, sort_keys=True, default=str, ensure_ascii=False))
+
 def rule_digests(row: dict) -> tuple[int, int, int]:
     "(slate key, content, gold) digests of a cleaned row, for `rule_drops` (Python hashes: compare within one process)."
-    key = hash((row["session_id"], row["step_index"], tuple(item["id"] for item in row["slate_items"])))
-    content = {k: v for k, v in row.items() if v is not None and k not in _RAW_LIST_COLUMNS}
-    return key, hash(json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)), hash(row["next_video_id"])
+    return _slate_key(row), _content_digest(row), hash(row["next_video_id"])
 
 def rule_drops(keys, contents, golds) -> dict[int, str]:
     "Positions the dataset rules drop: every row of a slate key with two golds, and each later exact copy of a row."
@@ -701,6 +831,14 @@ def rule_drops(keys, contents, golds) -> dict[int, str]:
         elif content in seen: drops[position] = "duplicate_row"
         else: seen.add(content)
     return drops
+
+def _rows_rule_drops(rows: list[dict]) -> dict[int, str]:
+    """`rule_drops` of cleaned `rows`, digesting the content only of rows whose slate key repeats: equal content means
+    an equal key (the key's fields are in the content), so a row with a key of its own is no copy of any other."""
+    keys = [_slate_key(r) for r in rows]
+    repeated = {k for k, n in collections.Counter(keys).items() if n > 1}
+    contents = [_content_digest(r) if k in repeated else ("own key", i) for i, (r, k) in enumerate(zip(rows, keys))]
+    return rule_drops(keys, contents, [hash(r["next_video_id"]) for r in rows])
 
 def try_clean_row(row: dict, columns, stats: DropStats, number: int = -1, **options) -> dict | None:
     "`clean_row(row)`, or None with the drop counted in `stats` — a value no rule foresaw too, as `bad_row:<error>`."
@@ -717,6 +855,16 @@ def check_columns(rows, columns, require_opinion: bool = False):
     "`MissingColumnError` when a required column (with `require_opinion`, an opinion column) is in no row."
     _check_columns(rows, columns, require_opinion)
 
+@contextlib.contextmanager
+def paused_gc():
+    """Python's cyclic garbage collector paused inside (restored after, as it was): building tens of thousands of row
+    dicts, which hold no reference cycles, otherwise triggers full collections over every object made so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        if enabled: gc.enable()
+
 def clean_rows(rows, *, require_opinion: bool = False, direction_tolerance: float | None = None,
                drop_appended_gold: bool = False) -> tuple[list[dict], DropStats]:
     "Usable rows (contract in ARCHITECTURE.md) and the `DropStats` saying why the others were dropped."
@@ -729,9 +877,10 @@ def clean_rows(rows, *, require_opinion: bool = False, direction_tolerance: floa
     _check_columns(rows, columns, require_opinion)
     options = dict(require_opinion=require_opinion, direction_tolerance=direction_tolerance,
                    drop_appended_gold=drop_appended_gold)
-    kept = [c for number, row in enumerate(rows) if (c := try_clean_row(row, columns, stats, number, **options)) is not None]
-    digests = [rule_digests(r) for r in kept]
-    drops = rule_drops(*zip(*digests)) if digests else {}
+    with paused_gc():
+        kept = [c for number, row in enumerate(rows)
+                if (c := try_clean_row(row, columns, stats, number, **options)) is not None]
+        drops = _rows_rule_drops(kept)
     for reason in drops.values(): stats.count(reason)
     kept = [r for position, r in enumerate(kept) if position not in drops]
     stats.rows_kept = len(kept)

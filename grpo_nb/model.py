@@ -27,15 +27,17 @@ logger = logging.getLogger("grpo_nb.model")
 # %% auto #0
 __all__ = ['logger', 'QWEN2_PRETOKENIZE_REGEX', 'ENDOFTEXT', 'IM_START', 'IM_END', 'QWEN_SPECIAL_TOKENS', 'CHATML_TEMPLATE',
            'CHAT_WORDS', 'ANSWER_TAGS', 'OPINION_WORDS', 'EMBEDDED_MODEL_PREFIX', 'EMBEDDED_METADATA_FILE',
-           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'WEIGHT_FILES', 'WEIGHT_INDEX_FILES', 'TRAINED_MARKER',
-           'ModelNotAvailableError', 'QuantizationUnavailableError', 'chat_vocabulary_block',
+           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'WEIGHT_FILES', 'WEIGHT_INDEX_FILES', 'TRAINED_MARKER', 'TOKENIZER_FILES',
+           'MIN_TOKENIZER_TOKENS', 'ModelNotAvailableError', 'QuantizationUnavailableError', 'chat_vocabulary_block',
            'wrap_for_tokenizer_training', 'example_prompt_texts', 'qwen2_tokenizer_pipeline', 'build_tiny_tokenizer',
            'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples', 'tokenizer_mismatches',
-           'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model', 'pick_device',
-           'resolve_torch_dtype', 'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem',
-           'hub_offline', 'looks_like_local_path', 'offline_hub_error', 'model_folder_problem', 'resolve_model_path',
-           'load_tokenizer', 'quantization_config_from', 'lora_config_from', 'load_model', 'load_model_and_tokenizer',
-           'greedy_completions', 'model_summary']
+           'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model',
+           'torch_thread_count', 'configure_torch_threads', 'pick_device', 'resolve_torch_dtype',
+           'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem', 'hub_offline',
+           'looks_like_local_path', 'offline_hub_error', 'model_folder_problem', 'resolve_model_path',
+           'tokenizer_files_problem', 'load_tokenizer', 'quantization_config_from', 'lora_config_from',
+           'WeightsMismatchError', 'loading_problem', 'load_model', 'load_model_and_tokenizer', 'greedy_completions',
+           'model_summary']
 
 # %% ../nbs/06_model.ipynb #b6747d21
 class ModelNotAvailableError(OSError):
@@ -268,6 +270,30 @@ def ensure_embedded_model(out_dir: str | Path, texts_fn: Callable[[], Iterable[s
     logger.info(f"built the embedded model in {out_dir} from {len(texts)} texts")
     return out_dir
 
+# %% ../nbs/06_model.ipynb #fa6da5ea
+def torch_thread_count(environ=None, available_cores: int | None = None) -> tuple[int, str]:
+    "`(threads, why)`: `OMP_NUM_THREADS` when set, else the available cores divided among the local processes."
+    env = os.environ if environ is None else environ
+    omp = str(env.get("OMP_NUM_THREADS", "")).strip()
+    if omp.isdigit() and int(omp) > 0: return int(omp), f"OMP_NUM_THREADS={omp}"
+    if available_cores is None:
+        try: available_cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError): available_cores = os.cpu_count() or 1
+    try: local = max(1, int(env.get("LOCAL_WORLD_SIZE") or 1))
+    except ValueError: local = 1
+    return max(1, available_cores // local), f"{available_cores} available cores / {local} local process(es)"
+
+_THREADS_SET = []
+
+def configure_torch_threads() -> int:
+    "Set torch's CPU threads once per process (`torch_thread_count`) and log the choice; returns the count."
+    threads, why = torch_thread_count()
+    if not _THREADS_SET:
+        if torch.get_num_threads() != threads: torch.set_num_threads(threads)
+        logger.info(f"torch uses {threads} CPU thread(s) ({why})")
+        _THREADS_SET.append(threads)
+    return torch.get_num_threads()
+
 # %% ../nbs/06_model.ipynb #6aa0ac0a
 def pick_device() -> torch.device:
     "CUDA when available (the current device under accelerate), else CPU."
@@ -430,6 +456,25 @@ def resolve_model_path(name_or_path: str | Path, *, revision: str | None = None,
     return name
 
 # %% ../nbs/06_model.ipynb #c9346047
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "vocab.json",
+                   "vocab.txt", "tekken.json")
+MIN_TOKENIZER_TOKENS = 16
+
+def tokenizer_files_problem(folder: str | os.PathLike) -> str | None:
+    "Why the local model `folder` holds no usable tokenizer (no vocabulary file, vocab.json without merges), or None."
+    folder = Path(folder)
+    present = [n for n in TOKENIZER_FILES if (folder / n).is_file()] + [p.name for p in folder.glob("*.tiktoken")]
+    holds = sorted(p.name for p in folder.iterdir())[:12]
+    fix = ("Save the tokenizer with the model (tokenizer.save_pretrained(folder)), or copy the base model's tokenizer "
+           "files into it")
+    if not present:
+        return (f"model folder {str(folder)!r} has no tokenizer files (tokenizer.json, or vocab.json and merges.txt, "
+                f"tokenizer.model, …); it holds: {holds}. {fix}")
+    if present == ["vocab.json"] and not (folder / "merges.txt").is_file():
+        return (f"model folder {str(folder)!r} has vocab.json but no merges.txt (nor tokenizer.json); it holds: "
+                f"{holds}. {fix}")
+    return None
+
 def _from_pretrained(cls, path: str, **kwargs):
     "`cls.from_pretrained`, with hub failures turned into `ModelNotAvailableError`."
     try: return cls.from_pretrained(path, **kwargs)
@@ -442,7 +487,17 @@ def load_tokenizer(name_or_path: str | Path, *, trust_remote_code: bool = False,
                    texts_fn: Callable[[], Iterable[str]] | None = None) -> PreTrainedTokenizerFast:
     "The tokenizer for `name_or_path`, with a pad token and left padding for generation."
     path = resolve_model_path(name_or_path, revision=revision, texts_fn=texts_fn)
-    tokenizer = _from_pretrained(AutoTokenizer, path, trust_remote_code=trust_remote_code, revision=revision)
+    local = Path(path).is_dir()
+    if local and (problem := tokenizer_files_problem(path)): raise ModelNotAvailableError(problem)
+    try: tokenizer = _from_pretrained(AutoTokenizer, path, trust_remote_code=trust_remote_code, revision=revision)
+    except ModelNotAvailableError: raise
+    except Exception as e:                 # a torn tokenizer.json, a vocabulary that does not parse, …
+        if not local: raise
+        raise ModelNotAvailableError(f"the tokenizer files in {path} cannot be loaded ({type(e).__name__}: "
+                                     f"{str(e).strip()[:300]}); restore them from the base model") from None
+    if len(tokenizer) < MIN_TOKENIZER_TOKENS:
+        raise ModelNotAvailableError(f"the tokenizer of {str(name_or_path)!r} has only {len(tokenizer)} tokens: its "
+                                     "vocabulary files are missing or broken (a fallback tokenizer scores nonsense)")
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise ValueError(f"the tokenizer of {name_or_path!r} has neither a pad nor an eos token; set one before batching")
@@ -493,8 +548,53 @@ def lora_config_from(model_args):
                       **extra)
 
 # %% ../nbs/06_model.ipynb #1b9aa4c2
+class WeightsMismatchError(ModelNotAvailableError):
+    "A local model folder whose weights do not fit its config.json."
+
+def _shape(s) -> str: return "[" + ", ".join(str(int(n)) for n in s) + "]"
+
+def loading_problem(info: dict) -> str | None:
+    "What `from_pretrained(..., output_loading_info=True)` reports as wrong: mismatched shapes, missing tensors."
+    mismatched = sorted(info.get("mismatched_keys") or [], key=lambda m: str(m[0]))
+    missing = sorted(info.get("missing_keys") or [])
+    if mismatched:
+        shown = "; ".join(f"{k} is {_shape(a)} in the weights but {_shape(b)} by the config"
+                          for k, a, b in mismatched[:3])
+        return f"{len(mismatched)} tensors have other shapes ({shown}{'; …' if len(mismatched) > 3 else ''})"
+    if missing:
+        return (f"{len(missing)} tensors the config needs are not in the weights ({', '.join(missing[:3])}"
+                f"{', …' if len(missing) > 3 else ''}); they would be random")
+    return None
+
+def _load_checked(path: str, kwargs: dict, *, check: bool = True):
+    "`AutoModelForCausalLM.from_pretrained(path)`; for a local folder, weights that do not fit its config are an error."
+    if not (check and (Path(path) / "config.json").is_file()):
+        return _from_pretrained(AutoModelForCausalLM, path, **kwargs)
+    def mismatch(why): return WeightsMismatchError(f"weights in {path} do not match its config.json: {why}. Restore "
+                                                   "the config.json that was saved with these weights")
+    try: model, info = _from_pretrained(AutoModelForCausalLM, path, output_loading_info=True,
+                                        ignore_mismatched_sizes=True, **kwargs)
+    except RuntimeError as e:
+        if "size mismatch" in str(e) or "state_dict" in str(e): raise mismatch(str(e).strip().splitlines()[0]) from None
+        raise
+    except ValueError as e:
+        if "scaled_dot_product_attention" in str(e): raise
+        raise mismatch(f"{type(e).__name__}: {str(e).strip()[:300]}") from None
+    except Exception as e:
+        # a config that fails its own checks (huggingface_hub's StrictDataclassClassValidationError)
+        if type(e).__module__.startswith("huggingface_hub") and "Validation" in type(e).__name__:
+            raise mismatch(" ".join(str(e).split())[:300]) from None
+        raise
+    if (problem := loading_problem(info)): raise mismatch(problem)
+    if info.get("unexpected_keys"):
+        unexpected = sorted(info["unexpected_keys"])
+        logger.warning(f"{path}: {len(unexpected)} tensors in the weights are not used by its config.json "
+                       f"({', '.join(unexpected[:3])}{', …' if len(unexpected) > 3 else ''})")
+    return model
+
 def load_model(model_args, *, for_training: bool = True, texts_fn: Callable[[], Iterable[str]] | None = None):
     "The causal LM named by `model_args` (a TRL `ModelConfig`), with dtype/attention resolved for this device."
+    configure_torch_threads()
     device = pick_device()
     quantization = quantization_config_from(model_args, device, for_training=for_training)
     revision = getattr(model_args, "model_revision", None)
@@ -504,11 +604,11 @@ def load_model(model_args, *, for_training: bool = True, texts_fn: Callable[[], 
                   attn_implementation=resolve_attn_implementation(getattr(model_args, "attn_implementation", None), device))
     if quantization is not None:
         kwargs.update(quantization_config=quantization, device_map={"": int(os.environ.get("LOCAL_RANK", 0))})
-    try: model = _from_pretrained(AutoModelForCausalLM, path, **kwargs)
+    try: model = _load_checked(path, kwargs, check=quantization is None)
     except ValueError as e:
         if kwargs["attn_implementation"] != "sdpa" or "scaled_dot_product_attention" not in str(e): raise
         logger.warning(f"{model_args.model_name_or_path} does not support sdpa attention: using eager")
-        model = _from_pretrained(AutoModelForCausalLM, path, **{**kwargs, "attn_implementation": "eager"})
+        model = _load_checked(path, {**kwargs, "attn_implementation": "eager"}, check=quantization is None)
     if for_training: return model.train()
     if quantization is None: model = model.to(device)
     return model.eval()

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -21,24 +22,26 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import write_atomic
+from .config import redact_secrets, write_atomic
 from .stats import ClusterSums, clustered_mean, paired_difference, resample_counts
 
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['PROFILE_LINE_PREFIXES', 'ODD_OPTION_NOTE', 'PER_ROW_KEYS', 'LOG_LOSS_SMOOTHING', 'NO_ANSWER', 'OPTION_ATTRIBUTES',
+__all__ = ['MAX_PREDICTION_LINE_BYTES', 'MAX_SAMPLES_PER_ROW', 'NEXT_VIDEO_ROW_SCHEMA', 'PROFILE_LINE_PREFIXES',
+           'ODD_OPTION_NOTE', 'PER_ROW_KEYS', 'LOG_LOSS_SMOOTHING', 'NO_ANSWER', 'OPTION_ATTRIBUTES',
            'FIDELITY_GROUPINGS', 'COMPLETION_KEYS', 'EXAMPLE_FIELDS', 'write_json_atomic', 'scan_jsonl',
            'read_predictions_report', 'read_predictions', 'PredictionsFile', 'example_row_mismatch', 'run_resumable',
            'wilson_interval', 'is_eligible', 'is_valid_answer', 'is_correct', 'row_permutation', 'n_options_bucket',
-           'prompt_profile_key', 'participant_cluster', 'cluster_sources', 'group_stats', 'group_by',
-           'most_frequent_index', 'row_option_signatures', 'summarize_picks', 'odd_option_picks',
-           'leak_probe_odd_option', 'pick_last_option', 'baseline_row_picks', 'compare_with_baseline', 'sample_choices',
-           'choice_counts', 'modal_choice', 'slate_scores', 'reliability_table', 'option_attribute_values',
-           'share_distance', 'choice_fidelity', 'fidelity_tables', 'permutation_metrics', 'distribution_metrics',
-           'check_unique_ids', 'score_next_video', 'vllm_available', 'is_vllm_engine', 'generate_completions',
-           'completion_text', 'rescore_rows', 'score_predictions_file', 'load_generator', 'prediction_row',
-           'evaluate_next_video']
+           'schema_problem', 'next_video_row_problem', 'valid_rows', 'merge_drops', 'prompt_profile_key',
+           'participant_cluster', 'cluster_sources', 'group_stats', 'group_by', 'most_frequent_index',
+           'row_option_signatures', 'summarize_picks', 'odd_option_picks', 'leak_probe_odd_option', 'pick_last_option',
+           'baseline_row_picks', 'compare_with_baseline', 'sample_choices', 'choice_counts', 'modal_choice',
+           'slate_scores', 'reliability_table', 'option_attribute_values', 'share_distance', 'choice_fidelity',
+           'fidelity_tables', 'permutation_metrics', 'distribution_metrics', 'check_unique_ids', 'score_next_video',
+           'vllm_available', 'is_vllm_engine', 'generate_completions', 'example_seed', 'sample_completions',
+           'completion_text', 'rescore_rows', 'redacted_source', 'metrics_provenance', 'score_predictions_file',
+           'load_generator', 'prediction_row', 'evaluate_next_video']
 
 # %% ../nbs/08_next_video.ipynb #44ea10e8
 def write_json_atomic(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
@@ -46,81 +49,140 @@ def write_json_atomic(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> 
     return write_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False) + "\n")
 
 # %% ../nbs/08_next_video.ipynb #fb449a2a
+from .data import MAX_SLATE_OPTIONS, UNREADABLE_ROW, unreadable_row
+
+MAX_PREDICTION_LINE_BYTES = 16 << 20   # a prediction row is a prompt and K completions: KBs, not a 3 GB allocation
+_READ_CHUNK = 1 << 20
+
+def _inflate(d, data: bytes, limit: int):
+    "Output of feeding `data` to the decompressor `d`, in pieces of at most `limit` bytes (a gzip bomb stays bounded)."
+    while True:
+        out = d.decompress(data, limit)
+        if out: yield out
+        data = d.unconsumed_tail
+        if d.eof or (not data and len(out) < limit): return
+
+def _gzip_pieces(f, state: dict, chunk: int = 1 << 16, limit: int = _READ_CHUNK):
+    "Decompressed pieces of the gzip members in `f` up to any damage; `state['damage']` says what stopped the stream."
+    head = f.read(4)
+    if not head.startswith(b"\x1f\x8b"):
+        state["damage"] = f"not a gzip file (it starts with {head!r})"
+        return
+    d, buf, made = zlib.decompressobj(wbits=31), head + f.read(chunk), 0
+    while True:
+        if not buf and not (buf := f.read(chunk)): break
+        saved, given = d.copy(), 0
+        try:
+            for out in _inflate(d, buf, limit): given += len(out); made += len(out); yield out
+        except zlib.error:                            # again in 64-byte steps, to keep what came before the damage
+            d, skip = saved, given
+            try:
+                for i in range(0, len(buf), 64):
+                    for out in _inflate(d, buf[i:i + 64], limit):
+                        if skip >= len(out): skip -= len(out); continue
+                        out, skip = out[skip:], 0
+                        made += len(out); yield out
+                error = "unknown"
+            except zlib.error as e: error = str(e)
+            state["damage"] = f"the gzip stream is damaged (zlib.error: {error}) after {made:,} bytes of data"
+            return
+        buf = b""
+        if d.eof:                                     # the next member, after any zero padding
+            rest = d.unused_data.lstrip(b"\0")
+            while not rest:
+                more = f.read(chunk)
+                if not more: return
+                rest = more.lstrip(b"\0")
+            d, buf = zlib.decompressobj(wbits=31), rest
+    if not d.eof: state["damage"] = "the gzip stream ends early (killed run?)"
+
+def _file_pieces(path: Path, state: dict):
+    "The file's bytes in pieces (decompressed for .gz): memory is one piece, never the file."
+    with open(path, "rb") as f:
+        if path.suffix == ".gz": yield from _gzip_pieces(f, state)
+        else:
+            while piece := f.read(_READ_CHUNK): yield piece
+
+def _lines(pieces: Iterable[bytes], max_bytes: int):
+    "(line number, its bytes or None when longer than `max_bytes`, whether a newline ended it, byte offset of its end)."
+    n, parts, size, pos = 0, [], 0, 0
+    for piece in pieces:
+        start = 0
+        while (nl := piece.find(b"\n", start)) >= 0:
+            size += nl - start
+            if size <= max_bytes: parts.append(piece[start:nl])
+            n, pos = n + 1, pos + size + 1
+            yield n, (b"".join(parts) if size <= max_bytes else None), True, pos
+            parts, size, start = [], 0, nl + 1
+        size += len(piece) - start
+        if size <= max_bytes: parts.append(piece[start:])
+        else: parts = []
+    if size: yield n + 1, (b"".join(parts) if size <= max_bytes else None), False, pos + size
+
+def _unholdable_reason(text: str, error: Exception) -> str:
+    "The drop reason of a line that is valid JSON Python cannot hold: `malformed_json:<key>` (deep), `bad_value:<key>`."
+    return unreadable_row(text, error)[UNREADABLE_ROW]["reason"]
+
+def _read_rows(pieces: Iterable[bytes], state: dict, source: str, max_line_bytes: int = MAX_PREDICTION_LINE_BYTES):
+    "(rows, report, byte length of the part read whole) of JSONL pieces; see `read_predictions_report` for the rules."
+    rows, dropped, at = [], Counter(), defaultdict(list)
+    report = {"rows": 0, "damage": None, "lines_lost_to_damage": 0, "truncated_last_line": None}
+    lines, good_end = _lines(pieces, max_line_bytes), 0
+    def drop(n, reason, detail):
+        dropped[reason] += 1
+        if len(at[reason]) < 10: at[reason].append(n)
+        _log.warning("%s: line %d dropped (%s): %s", source, n, reason, detail)
+    for n, raw, ended, end in lines:
+        if n == 1 and raw is not None and raw.startswith(b"\xef\xbb\xbf"): raw = raw[3:]      # a byte-order mark
+        if raw is not None and not raw.strip(): good_end = end; continue
+        failure = None
+        if raw is None:
+            if ended: drop(n, "line_too_long", f"more than {max_line_bytes:,} bytes"); good_end = end; continue
+            failure = f"is longer than {max_line_bytes:,} bytes"
+        else:
+            try: obj = json.loads(text := raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e: failure = f"is not valid JSON ({e})"
+            except (RecursionError, ValueError) as e:          # nested too deep; a 5,000-digit number
+                drop(n, _unholdable_reason(text, e), f"{type(e).__name__}: {str(e)[:100]}"); good_end = end; continue
+            else:
+                if not isinstance(obj, dict):
+                    failure = f"is a JSON {type(obj).__name__}, expected an object (one row per line)"
+        if failure is None: rows.append(obj); good_end = end; continue
+        lost = 1 + sum(1 for _, r, _, _ in lines if r is None or r.strip())     # read on: is the stream damaged?
+        damage = state.get("damage")
+        if damage and not damage.startswith("the gzip stream ends early"):
+            report["lines_lost_to_damage"] = lost
+            break
+        if not ended and lost == 1 and not failure.startswith("is a JSON"):
+            report["truncated_last_line"] = n
+            break
+        raise ValueError(f"{source}: line {n} {failure}; only a truncated LAST line without its newline (a killed run) "
+                         "is tolerated")
+    report.update(rows=len(rows), damage=state.get("damage"), dropped=dict(sorted(dropped.items())),
+                  dropped_at=dict(sorted(at.items())))
+    return rows, report, good_end
+
 def scan_jsonl(data: bytes, source: str = "<jsonl>") -> tuple[list[dict], int, int | None]:
     "Parse JSONL `data` -> (rows, byte length of the complete part, 1-based number of a dropped broken last line or None)."
-    lines = data.split(b"\n")
-    last_content = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    rows, pos, good_end = [], 0, 0
-    for i, raw in enumerate(lines):
-        end = pos + len(raw) + (1 if i < len(lines) - 1 else 0)
-        if raw.strip():
-            try: obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                if i == last_content == len(lines) - 1: return rows, good_end, i + 1
-                raise ValueError(f"{source}: line {i+1} is not valid JSON ({e}); only a truncated LAST line "
-                                 f"without its newline (a killed run) is tolerated") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{source}: line {i+1} is a JSON {type(obj).__name__}, expected an object (one row per line)")
-            rows.append(obj)
-        good_end = pos = end
-    return rows, good_end, None
+    rows, report, good_end = _read_rows([data], {}, source)
+    return rows, good_end, report["truncated_last_line"]
 
 # %% ../nbs/08_next_video.ipynb #aa9cb9b1
-def _gunzip_prefix(raw: bytes, chunk: int = 1 << 14) -> tuple[bytes, str | None]:
-    "Decompressed gzip members of `raw` up to any damage, and the damage (None, or what stopped the stream)."
-    out, rest = [], raw
-    while rest:
-        d, pos = zlib.decompressobj(wbits=31), 0
-        while pos < len(rest) and not d.eof:
-            piece, saved = rest[pos:pos + chunk], d.copy()
-            try: out.append(d.decompress(piece))
-            except zlib.error:                      # again in 64-byte steps, to keep what came before the damage
-                d = saved
-                for i in range(0, len(piece), 64):
-                    try: out.append(d.decompress(piece[i:i + 64]))
-                    except zlib.error as e:
-                        return b"".join(out), (f"the gzip stream is damaged (zlib.error: {e}) after "
-                                               f"{sum(map(len, out)):,} bytes of data")
-            pos += chunk
-        if not d.eof: return b"".join(out) + d.flush(), "the gzip stream ends early (killed run?)"
-        rest = (d.unused_data + rest[pos:]).lstrip(b"\0")            # the next member; padding after the last one
-    return b"".join(out), None
-
-def _read_bytes(path: Path) -> tuple[bytes, str | None]:
-    "File content (decompressed for .gz) and what damaged the gzip stream (None when it is whole)."
-    if path.suffix != ".gz": return path.read_bytes(), None
-    raw = path.read_bytes()
-    if not raw.startswith(b"\x1f\x8b"): return b"", f"not a gzip file (it starts with {raw[:4]!r})"
-    return _gunzip_prefix(raw)
-
-def _rows_before_damage(data: bytes) -> tuple[list[dict], int]:
-    "Complete JSON-object lines of `data` up to the first that is not one, and how many lines from there on are lost."
-    lines, rows = data.split(b"\n"), []
-    for n, line in enumerate(lines):
-        if not line.strip(): continue
-        try: row = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError): row = None
-        if not isinstance(row, dict): return rows, sum(1 for x in lines[n:] if x.strip())
-        rows.append(row)
-    return rows, 0
-
-def read_predictions_report(path: str | os.PathLike) -> tuple[list[dict], dict]:
-    "Rows of a `.jsonl` / `.jsonl.gz` predictions file, and what was lost: a truncated last line, or gzip damage."
+def read_predictions_report(path: str | os.PathLike,
+                            max_line_bytes: int = MAX_PREDICTION_LINE_BYTES) -> tuple[list[dict], dict]:
+    "Rows of a `.jsonl` / `.jsonl.gz` predictions file, and what was lost: a truncated last line, gzip damage, drops."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"predictions file not found: {path}")
-    data, damage = _read_bytes(path)
-    report = {"rows": 0, "damage": damage, "lines_lost_to_damage": 0, "truncated_last_line": None}
+    state = {}
+    rows, report, _ = _read_rows(_file_pieces(path, state), state, str(path), max_line_bytes)
+    damage = report["damage"]
     if damage and not damage.startswith("the gzip stream ends early"):
-        rows, report["lines_lost_to_damage"] = _rows_before_damage(data)
         _log.warning("%s: %s; kept the %d complete rows before the damage (%d partial line(s) after it lost), the rest "
                      "of the file is lost", path, damage, len(rows), report["lines_lost_to_damage"])
-    else:
-        rows, _, dropped = scan_jsonl(data, str(path))
-        report["truncated_last_line"] = dropped
-        if damage: _log.warning("%s: %s; read %d complete rows", path, damage, len(rows))
-        if dropped is not None:
-            _log.warning("%s: dropped truncated last line %d (killed run?); %d complete rows", path, dropped, len(rows))
-    report["rows"] = len(rows)
+    elif damage: _log.warning("%s: %s; read %d complete rows", path, damage, len(rows))
+    if report["truncated_last_line"] is not None:
+        _log.warning("%s: dropped truncated last line %d (killed run?); %d complete rows", path,
+                     report["truncated_last_line"], len(rows))
     return rows, report
 
 def read_predictions(path: str | os.PathLike) -> list[dict]:
@@ -143,17 +205,26 @@ class PredictionsFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows, self.done_ids = [], set()
         if self.path.exists():
-            data = self.path.read_bytes()
-            rows, good_end, dropped = scan_jsonl(data, str(self.path))
-            if dropped is not None:
+            state = {}
+            rows, report, good_end = _read_rows(_file_pieces(self.path, state), state, str(self.path))
+            if report["dropped"]:
+                reason, lines = next(iter(report["dropped_at"].items()))
+                raise ValueError(f"{self.path}: line {lines[0]} cannot be read ({reason}); a predictions file is "
+                                 "resumed only when every complete line is a row: delete it or write to another folder")
+            if (dropped := report["truncated_last_line"]) is not None:
                 _log.warning("%s: cutting truncated last line %d (killed run); resuming after %d rows", self.path, dropped, len(rows))
                 os.truncate(self.path, good_end)
-            if good_end and data[good_end - 1:good_end] != b"\n":
+            with open(self.path, "rb") as f:
+                f.seek(max(good_end - 1, 0)); last = f.read(1)
+            if good_end and last != b"\n":
                 with open(self.path, "ab") as f: f.write(b"\n")
             for n, row in enumerate(rows, 1):
                 if self.id_key not in row:
                     raise ValueError(f"{self.path}: row {n} has no {self.id_key!r} column (columns: {sorted(row)})")
                 rid = row[self.id_key]
+                if not isinstance(rid, (str, int)) or isinstance(rid, bool):
+                    raise ValueError(f"{self.path}: row {n} has a {type(rid).__name__} {self.id_key} (bad_value:"
+                                     f"{self.id_key}), expected a string: delete the file or write to another folder")
                 if rid in self.done_ids: raise ValueError(f"{self.path}: duplicate {self.id_key} {rid!r} at row {n}")
                 self.done_ids.add(rid)
             self.rows = rows
@@ -283,6 +354,92 @@ def n_options_bucket(n_options) -> str:
     n = _int_or_none(n_options)
     if n is None or n < 1: return "unknown"
     return str(n) if n < 5 else "5+"
+
+# %% ../nbs/08_next_video.ipynb #ebecfcac
+MAX_SAMPLES_PER_ROW = 4096       # eval_num_samples is a handful; a row's list is never sized past this
+
+def _whole(v) -> bool:
+    "An integer that JSON can carry: an int (not a bool) or an integral finite float."
+    if isinstance(v, bool): return False
+    return isinstance(v, int) or (isinstance(v, float) and math.isfinite(v) and v.is_integer())
+
+def _scalar(v) -> bool:
+    "A JSON scalar fit for an id or a group: a string, an int or a finite float (None is checked by the caller)."
+    return isinstance(v, str) or _whole(v) or (isinstance(v, float) and math.isfinite(v))
+
+def _messages_ok(v) -> bool:
+    "Chat messages as written by evaluation (a list of {role, content} with string values) or one string."
+    return isinstance(v, str) or (isinstance(v, list) and all(
+        isinstance(m, dict) and isinstance(m.get("content", ""), (str, type(None)))
+        and isinstance(m.get("role", ""), str) for m in v))
+
+def _count_ok(lo: int, hi: int | None = None) -> Callable:
+    return lambda v: _whole(v) and v >= lo and (hi is None or v <= hi)
+
+def _list_of(item_ok: Callable, max_len: int = MAX_SAMPLES_PER_ROW) -> Callable:
+    return lambda v: isinstance(v, list) and len(v) <= max_len and all(item_ok(x) for x in v)
+
+def _option_list_ok(v) -> bool:
+    return isinstance(v, list) and len(v) <= MAX_SLATE_OPTIONS and all(x is None or isinstance(x, bool) or _scalar(x)
+                                                                     for x in v)
+
+_ID_FIELDS = ("example_id",)
+_GROUP_FIELDS = ("participant_id", "session_id", "slate_id", "issue", "participant_study", "study", "viewer_party",
+                 "viewer_ideology")
+_TEXT_FIELDS = ("completion", "gpt_output", "raw_output")
+_FLAG_FIELDS = ("format_ok", "eligible", "correct")
+
+NEXT_VIDEO_ROW_SCHEMA = {      # field -> what a present, non-null value must be; an absent or null field is unknown
+    "example_id": lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)),
+    **{k: _scalar for k in _GROUP_FIELDS},
+    "messages": _messages_ok,
+    **{k: lambda v: isinstance(v, str) for k in _TEXT_FIELDS},
+    "samples": _list_of(lambda x: isinstance(x, str)),
+    "parsed_samples": _list_of(lambda x: x is None or _whole(x)),
+    "parsed_index": _whole, "gold_index": _whole,
+    "n_options": _count_ok(0, MAX_SLATE_OPTIONS),
+    "permutation": _count_ok(0, 1_000_000),
+    "step_index": _whole, "position_index": _whole,
+    **{k: _option_list_ok for k in ("option_ids", "option_titles", "option_channels", "option_watched",
+                                    "option_stances")},
+    "option_signatures": lambda v: isinstance(v, list) and len(v) <= MAX_SLATE_OPTIONS,
+    **{k: lambda v: isinstance(v, bool) for k in _FLAG_FIELDS},
+}
+
+def schema_problem(row: dict, schema: dict) -> str | None:
+    "`bad_value:<field>` for the first field of `schema` whose present, non-null value fails its check, else None."
+    for field, ok in schema.items():
+        v = row.get(field)
+        if v is not None and not ok(v): return f"bad_value:{field}"
+    return None
+
+def next_video_row_problem(row) -> str | None:
+    "Why a next-video prediction row cannot be scored (`bad_value:<field>`, the first bad field), else None."
+    if not isinstance(row, dict): return "bad_value:row"
+    if (problem := schema_problem(row, NEXT_VIDEO_ROW_SCHEMA)): return problem
+    n = row.get("n_options")
+    for field in ("option_ids", "option_titles", "option_channels", "option_watched", "option_stances"):
+        if row.get(field) is not None and n is not None and len(row[field]) != n: return f"bad_value:{field}"
+    if isinstance(row.get("samples"), list) and isinstance(row.get("parsed_samples"), list) \
+            and len(row["samples"]) != len(row["parsed_samples"]):
+        return "bad_value:parsed_samples"
+    return None
+
+def valid_rows(rows: Iterable[dict], problem: Callable[[dict], str | None] = next_video_row_problem,
+               source: str = "prediction rows") -> tuple[list[dict], dict[str, int]]:
+    "(the rows `problem` finds nothing wrong with, counts of the others by reason); each drop is logged by row number."
+    kept, dropped = [], Counter()
+    for n, row in enumerate(rows, 1):
+        if (why := problem(row)) is None: kept.append(row); continue
+        if sum(dropped.values()) < 10: _log.warning("%s: row %d dropped (%s)", source, n, why)
+        dropped[why] += 1
+    return kept, dict(sorted(dropped.items()))
+
+def merge_drops(*counts: dict | None) -> dict[str, int]:
+    "Drop counts added up by reason, sorted."
+    total = Counter()
+    for c in counts: total.update(c or {})
+    return dict(sorted(total.items()))
 
 # %% ../nbs/08_next_video.ipynb #5dd54e0c
 PROFILE_LINE_PREFIXES = ("VIEWER", "Initial Viewpoint:")
@@ -715,9 +872,10 @@ def _scored_baselines(elig, clusters, picks: dict, honest: tuple, boot: dict) ->
 
 def score_next_video(rows: Sequence[dict], *, train_examples: Sequence[dict] | None = None,
                      bootstrap_resamples: int = 1000, bootstrap_seed: int = 0,
-                     option_parser: Callable[[str], list] | None = None) -> dict:
+                     option_parser: Callable[[str], list] | None = None, dropped: dict | None = None) -> dict:
     "Next-video metrics, breakdowns, baselines, comparisons and distribution of prediction `rows` (keys above)."
-    all_rows = list(rows)
+    all_rows, bad = valid_rows(rows)
+    dropped = merge_drops(dropped, bad)              # `dropped`: what the caller already left out (unreadable lines)
     check_unique_ids(all_rows)
     # the bootstrap draws clusters in order of appearance: sort, so a file scores as the run that wrote it
     all_rows = sorted(all_rows, key=lambda r: str(r.get("example_id", "")))
@@ -741,6 +899,7 @@ def score_next_video(rows: Sequence[dict], *, train_examples: Sequence[dict] | N
     stats = lambda rs: group_stats(rs, **boot)
     return {
         "n_total": len(rows), "n_eligible": n, "n_correct": overall["correct"],
+        "n_dropped": sum(dropped.values()), "dropped": dropped,
         "n_rows_all_permutations": len(all_rows),
         "accuracy_overall": overall["accuracy"], "accuracy_ci95": overall["accuracy_ci95"],
         "accuracy_bootstrap": clustered_mean([float(is_correct(r)) for r in elig], clusters, **boot),
@@ -834,6 +993,55 @@ def generate_completions(model, tokenizer, prompts_messages: Sequence[Sequence[d
         model.train(was_training)
     return out
 
+# %% ../nbs/08_next_video.ipynb #c74e6dad
+def example_seed(seed: int, example_id) -> int:
+    "The sampling seed of one example: from the recipe's `seed` and the example's id, so no batch or resume changes it."
+    return int.from_bytes(hashlib.sha256(f"{int(seed)}\x1f{example_id}".encode("utf-8")).digest()[:8], "big") >> 1
+
+def _sample_vllm(llm, prompts_messages, seeds, *, num_samples, max_new_tokens, temperature, top_p, progress):
+    from vllm import SamplingParams
+    params = [SamplingParams(n=num_samples, seed=s, max_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
+              for s in seeds]
+    outputs = llm.chat([list(m) for m in prompts_messages], params, use_tqdm=progress)
+    return [[c.text for c in o.outputs] for o in outputs]
+
+def sample_completions(model, tokenizer, prompts_messages: Sequence[Sequence[dict]], seeds: Sequence[int], *,
+                       num_samples: int = 1, max_new_tokens: int = 256, temperature: float = 1.0, top_p: float = 1.0,
+                       progress: bool = False, desc: str = "sampling", **generate_kwargs) -> list[list[str]]:
+    "`num_samples` sampled completions per chat prompt, each prompt drawn alone under its own seed (see above)."
+    if not temperature > 0: raise ValueError(f"sample_completions samples: temperature must be > 0, got {temperature}")
+    if len(seeds) != len(prompts_messages):
+        raise ValueError(f"{len(seeds)} seeds for {len(prompts_messages)} prompts: one seed per prompt")
+    if num_samples < 1: raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    if not prompts_messages: return []
+    if is_vllm_engine(model):
+        return _sample_vllm(model, prompts_messages, seeds, num_samples=num_samples, max_new_tokens=max_new_tokens,
+                            temperature=temperature, top_p=top_p, progress=progress)
+    import torch
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    config = _greedy_or_sampling_config(model, tokenizer, max_new_tokens, temperature, top_p, pad_id)
+    generate_kwargs = config.update(**generate_kwargs)
+    was_training, device = model.training, next(model.parameters()).device
+    devices = [device.index or 0] if device.type == "cuda" else []
+    out = []
+    model.eval()
+    try:
+        with torch.inference_mode(), tqdm(total=len(seeds), unit="prompt", desc=desc, disable=not progress,
+                                          dynamic_ncols=True) as bar:
+            for messages, seed in zip(prompts_messages, seeds):
+                text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+                ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]] * num_samples,
+                                   dtype=torch.long, device=device)
+                with torch.random.fork_rng(devices=devices):          # the caller's random state is left as it was
+                    torch.manual_seed(seed)
+                    gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
+                                         **generate_kwargs)
+                out.append(tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True))
+                bar.update(1)
+    finally:
+        model.train(was_training)
+    return out
+
 # %% ../nbs/08_next_video.ipynb #a845629b
 from .rewards import parse_answer, has_valid_format
 
@@ -862,17 +1070,33 @@ def rescore_rows(rows: Iterable[dict]) -> list[dict]:
     return out
 
 # %% ../nbs/08_next_video.ipynb #896f2915
+_SIGNED_URL_PARAM_RE = re.compile(r"([?&;](?:X-Amz-[A-Za-z-]+|X-Goog-[A-Za-z-]+|Signature|Key-Pair-Id|Policy|"
+                                  r"sv|se|sp|sig)=)[^&\s#'\"]+", re.IGNORECASE)
+
+def redacted_source(path) -> str:
+    "`path` as metrics may record it: `grpo_nb.config.redact_secrets`, and signed-URL parameters (X-Amz-…) cut."
+    return _SIGNED_URL_PARAM_RE.sub(r"\1[REDACTED]", redact_secrets(str(path)))
+
+def metrics_provenance(provenance: dict | None = None) -> dict:
+    "What made a metrics file: `provenance` as given (the pipeline's `code_version()`), else the package version."
+    if provenance is not None: return dict(provenance)
+    from grpo_nb import __version__
+    return {"package_version": __version__}
+
 def score_predictions_file(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
                            train_examples: Sequence[dict] | None = None, bootstrap_resamples: int = 1000,
-                           bootstrap_seed: int = 0) -> dict:
+                           bootstrap_seed: int = 0, provenance: dict | None = None) -> dict:
     "Re-score a `.jsonl(.gz)` predictions file with our parser; write the metrics JSON atomically to `out`."
-    rows = read_predictions(path)
+    rows, report = read_predictions_report(path)
     if not rows:
         raise ValueError(f"{path}: no complete prediction rows, nothing to score (an empty file, or a run killed "
                          "before its first batch was written)")
+    rows, bad = valid_rows(rows, source=str(path))
     check_unique_ids(rows, source=str(path))
     metrics = score_next_video(rescore_rows(rows), train_examples=train_examples,
-                               bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
+                               bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed,
+                               dropped=merge_drops(report["dropped"], bad))
+    metrics["provenance"] = metrics_provenance(provenance)
     if out is not None: write_json_atomic(metrics, out)
     return metrics
 
@@ -927,7 +1151,8 @@ def evaluate_next_video(model, tokenizer, examples: Iterable[dict], out_dir: str
                         train_examples: Sequence[dict] | None = None, bootstrap_resamples: int = 1000,
                         bootstrap_seed: int = 0, backend: str = "auto", progress: bool = True,
                         on_batch: Callable[[int, list[dict]], None] | None = None,
-                        generate_fn: Callable[[list], list[str]] | None = None) -> dict:
+                        generate_fn: Callable[[list], list[str]] | None = None, seed: int = 0,
+                        provenance: dict | None = None) -> dict:
     "Generate, write resumable `out_dir/predictions.jsonl`, score, write `out_dir/metrics.json`; returns the metrics."
     if num_samples < 1: raise ValueError(f"num_samples (eval_num_samples) must be >= 1, got {num_samples}")
     if num_samples > 1 and not temperature > 0:
@@ -937,6 +1162,7 @@ def evaluate_next_video(model, tokenizer, examples: Iterable[dict], out_dir: str
     if max_eval_samples is not None: examples = examples[:max_eval_samples]
     missing = [k for k in ("example_id", "prompt", "gold_index", "n_options") if examples and k not in examples[0]]
     if missing: raise KeyError(f"examples lack {missing} (prepared-example columns: example_id, prompt, gold_index, n_options, ...)")
+    seeded = generate_fn is None and temperature > 0          # a model's samples: one seed per example
     if generate_fn is None:
         if isinstance(model, (str, os.PathLike)): model, tokenizer = load_generator(model, backend=backend)
         def generate_fn(prompts):
@@ -946,18 +1172,25 @@ def evaluate_next_video(model, tokenizer, examples: Iterable[dict], out_dir: str
     out_dir = Path(out_dir)
     settings = {"task": "next_video", "model": _model_name(model), "max_new_tokens": max_new_tokens,
                 "temperature": temperature, "top_p": top_p, "num_samples": num_samples}
+    if temperature > 0: settings["seed"] = seed
     def generate_batch(batch):
+        if seeded:
+            samples = sample_completions(model, tokenizer, [e["prompt"] for e in batch],
+                                         [example_seed(seed, e["example_id"]) for e in batch], num_samples=num_samples,
+                                         max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
+            return [s[0] for s in samples] if num_samples == 1 else samples
         prompts = [e["prompt"] for e in batch for _ in range(num_samples)]
         texts = list(generate_fn(prompts))
         if len(texts) != len(prompts):
             raise RuntimeError(f"the generator returned {len(texts)} completions for {len(prompts)} prompts")
         if num_samples == 1: return texts
         return [texts[i * num_samples:(i + 1) * num_samples] for i in range(len(batch))]
+    def check_row(example, row): return next_video_row_problem(row) or example_row_mismatch(example, row)
     rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, prediction_row, batch_size=batch_size,
                          sort_key=lambda e: -_prompt_chars(e), meta=settings, on_batch=on_batch, progress=progress,
-                         desc="next-video eval", check_row=example_row_mismatch)
+                         desc="next-video eval", check_row=check_row)
     metrics = score_next_video(rows, train_examples=train_examples, bootstrap_resamples=bootstrap_resamples,
                                bootstrap_seed=bootstrap_seed)
-    metrics = {**metrics, "settings": settings}
+    metrics = {**metrics, "settings": settings, "provenance": metrics_provenance(provenance)}
     write_json_atomic(metrics, out_dir / "metrics.json")
     return metrics

@@ -16,8 +16,10 @@ from typing import Callable, Iterable, Sequence
 
 from .config import DIRECTION_TOLERANCE
 from .data import direction_of_change
-from .next_video import (check_unique_ids, example_row_mismatch, generate_completions, load_generator,
-                                read_predictions, run_resumable, write_json_atomic)
+from .next_video import (NEXT_VIDEO_ROW_SCHEMA, check_unique_ids, example_row_mismatch, example_seed,
+                                generate_completions, load_generator, merge_drops, metrics_provenance,
+                                read_predictions, read_predictions_report, redacted_source, run_resumable,
+                                sample_completions, schema_problem, valid_rows, write_json_atomic)
 from .prompts import build_opinion_messages
 from .rewards import OPINION_LABELS, has_valid_format
 from .stats import bootstrap, ClusterSums, paired_difference, paired_rmse_difference, ratio
@@ -25,19 +27,20 @@ from .stats import bootstrap, ClusterSums, paired_difference, paired_rmse_differ
 logger = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['logger', 'DIRECTIONS', 'ANSWER_OUTCOMES', 'UNPARSED_POLICY', 'ANSWER_POLICY', 'CLUSTER_RULE', 'OPINION_EXAMPLE_KEYS',
-           'opinion_value_problem', 'as_opinion', 'change_direction', 'tag_content', 'parse_opinion_answer',
-           'parse_opinion_direction', 'read_opinion_completion', 'answer_outcome', 'participant_key', 'last_steps',
-           'OpinionExamples', 'opinion_example_id', 'opinion_examples', 'pearson', 'calibration_bins',
-           'prediction_metrics', 'opinion_verdict', 'participant_cluster', 'row_text', 'after_means', 'score_opinion',
-           'opinion_table', 'asks_one_to_seven', 'rescore_published_rows', 'published_summary', 'score_opinion_file',
-           'opinion_prediction_row', 'opinion_notes', 'evaluate_opinion']
+__all__ = ['logger', 'DIRECTIONS', 'ANSWER_OUTCOMES', 'UNPARSED_POLICY', 'ANSWER_POLICY', 'CLUSTER_RULE', 'OPINION_ROW_SCHEMA',
+           'OPINION_EXAMPLE_KEYS', 'opinion_value_problem', 'as_opinion', 'change_direction', 'tag_content',
+           'parse_opinion_answer', 'parse_opinion_direction', 'read_opinion_completion', 'answer_outcome',
+           'participant_key', 'last_steps', 'OpinionExamples', 'opinion_example_id', 'opinion_examples', 'pearson',
+           'calibration_bins', 'prediction_metrics', 'opinion_verdict', 'participant_cluster', 'row_text',
+           'after_means', 'opinion_row_problem', 'score_opinion', 'opinion_table', 'asks_one_to_seven',
+           'rescore_published_rows', 'published_summary', 'score_opinion_file', 'opinion_prediction_row',
+           'opinion_notes', 'evaluate_opinion']
 
 # %% ../nbs/09_opinion.ipynb #3cfe2e91
 def opinion_value_problem(value) -> str | None:
     "Why `value` is not an opinion index on 0–1 (`missing`, `not_a_number`, `nan`, `out_of_range`); None when it is one."
     if value is None: return "missing"
-    if isinstance(value, bool): return "not_a_number"
+    if isinstance(value, (bool, str, bytes)): return "not_a_number"
     try: x = float(value)
     except (TypeError, ValueError): return "not_a_number"
     if math.isnan(x): return "nan"
@@ -400,6 +403,21 @@ def _score_group(rows: list[dict], *, tolerance: float, train_after_mean, n_bins
         "beats_no_change": beats, "verdict": verdict,
     }
 
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+OPINION_ROW_SCHEMA = {       # before / after are not here: their problems are the named `ineligible` counts
+    **{k: NEXT_VIDEO_ROW_SCHEMA[k] for k in ("example_id", "participant_id", "session_id", "issue", "study",
+                                             "participant_study", "messages", "completion", "raw_output",
+                                             "step_index", "format_ok")},
+    "prediction": _number, "published_prediction": _number,
+    **{k: lambda v: isinstance(v, str) for k in ("opinion_label", "answer_outcome", "predicted_direction")},
+    **{k: lambda v: isinstance(v, bool) for k in ("has_answer_tag", "has_opinion_tag")},
+}
+
+def opinion_row_problem(row) -> str | None:
+    "Why an opinion prediction row cannot be scored (`bad_value:<field>`, the first bad field), else None."
+    return "bad_value:row" if not isinstance(row, dict) else schema_problem(row, OPINION_ROW_SCHEMA)
+
 def _check_one_row_per_participant(rows: list[dict]) -> None:
     "Rows are scored once each: no repeated `example_id`, and (published rows, which have none) no repeated participant."
     if any("example_id" in r for r in rows): return check_unique_ids(rows, "example_id", "opinion rows")
@@ -408,9 +426,10 @@ def _check_one_row_per_participant(rows: list[dict]) -> None:
 
 def score_opinion(rows: Iterable[dict], *, tolerance: float = DIRECTION_TOLERANCE,
                   train_after_mean: float | dict[str, float] | None = None, n_bins: int = 10,
-                  bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+                  bootstrap_resamples: int = 1000, bootstrap_seed: int = 0, dropped: dict | None = None) -> dict:
     "Opinion metrics per study and `combined`, with clustered intervals and paired verdicts (see above)."
-    rows = list(rows)
+    rows, bad = valid_rows(rows, opinion_row_problem, "opinion rows")
+    dropped = merge_drops(dropped, bad)               # `dropped`: what the caller already left out (unreadable lines)
     _check_one_row_per_participant(rows)
     rows = sorted(rows, key=_canonical_order)
     by: dict[str, list] = defaultdict(list)
@@ -421,6 +440,7 @@ def score_opinion(rows: Iterable[dict], *, tolerance: float = DIRECTION_TOLERANC
             "unparsed_policy": UNPARSED_POLICY, "answer_policy": ANSWER_POLICY,
             "bootstrap": {"resamples": bootstrap_resamples, "seed": bootstrap_seed, "cluster": CLUSTER_RULE,
                           "interval": "95% percentile"},
+            "n_dropped": sum(dropped.values()), "dropped": dropped,
             "combined": _score_group(rows, **kw),
             "by_study": {s: _score_group(g, **kw) for s, g in sorted(by.items())}}
 
@@ -494,18 +514,21 @@ def published_summary(rescored: Sequence[dict], *, tolerance: float = DIRECTION_
 # %% ../nbs/09_opinion.ipynb #254911a5
 def score_opinion_file(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
                        tolerance: float = DIRECTION_TOLERANCE, train_after_mean: float | dict | None = None,
-                       bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+                       bootstrap_resamples: int = 1000, bootstrap_seed: int = 0,
+                       provenance: dict | None = None) -> dict:
     "Score an opinion predictions file (ours or published; .jsonl or .jsonl.gz); write metrics.json atomically to `out` if given."
-    rows = read_predictions(path)
+    rows, report = read_predictions_report(path)
     if not rows: raise ValueError(f"{path}: no prediction rows")
+    rows, bad = valid_rows(rows, opinion_row_problem, str(path))
     boot = dict(bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
-    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean, **boot)
-    if all("raw_output" in r and "completion" not in r for r in rows):
+    kw = dict(tolerance=tolerance, train_after_mean=train_after_mean, dropped=merge_drops(report["dropped"], bad),
+              **boot)
+    if rows and all("raw_output" in r and "completion" not in r for r in rows):
         rescored = rescore_published_rows(rows)
         metrics = {**score_opinion(rescored, **kw),
                    "published": published_summary(rescored, tolerance=tolerance, **boot)}
     else: metrics = score_opinion(rows, **kw)   # rows with `completion` are read from it by `score_opinion`
-    metrics = {"source": str(path), **metrics}
+    metrics = {"source": redacted_source(path), **metrics, "provenance": metrics_provenance(provenance)}
     if out is not None: write_json_atomic(metrics, out)
     return metrics
 
@@ -540,7 +563,8 @@ def evaluate_opinion(model, tokenizer, examples: Iterable[dict], out_dir: str | 
                      temperature: float = 0.0, top_p: float = 1.0, tolerance: float = DIRECTION_TOLERANCE,
                      train_after_mean: float | dict | None = None, opinion_task_trained: bool | None = None,
                      bootstrap_resamples: int = 1000, bootstrap_seed: int = 0, backend: str = "auto",
-                     progress: bool = True, on_batch: Callable[[int, list[dict]], None] | None = None) -> dict:
+                     progress: bool = True, on_batch: Callable[[int, list[dict]], None] | None = None,
+                     seed: int = 0, provenance: dict | None = None) -> dict:
     "Generate, write resumable `out_dir/predictions.jsonl`, score, write `out_dir/metrics.json`; returns the metrics."
     examples = [dict(e) for e in examples]
     if max_eval_samples is not None: examples = examples[:max_eval_samples]
@@ -552,19 +576,27 @@ def evaluate_opinion(model, tokenizer, examples: Iterable[dict], out_dir: str | 
     name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
     settings = {"task": "opinion", "model": str(name) if name else None, "max_new_tokens": max_new_tokens,
                 "temperature": temperature, "top_p": top_p}
+    if temperature > 0: settings["seed"] = seed
     def generate_batch(batch):
+        if temperature > 0:                 # sampled: one seed per example, whatever the batch (next_video)
+            return [s[0] for s in sample_completions(model, tokenizer, [e["prompt"] for e in batch],
+                                                     [example_seed(seed, e["example_id"]) for e in batch],
+                                                     max_new_tokens=max_new_tokens, temperature=temperature,
+                                                     top_p=top_p)]
         return generate_completions(model, tokenizer, [e["prompt"] for e in batch], batch_size=len(batch),
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, progress=False)
     def prediction_row(example, completion): return opinion_prediction_row(example, completion, tolerance=tolerance)
     rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, prediction_row,
                          batch_size=batch_size, sort_key=lambda e: -sum(len(str(m.get("content", ""))) for m in e["prompt"]),
                          meta=settings, on_batch=on_batch, progress=progress, desc="opinion eval",
-                         check_row=lambda ex, row: example_row_mismatch(ex, row, (("prompt", "messages"), ("before", "before"), ("after", "after"))))
+                         check_row=lambda ex, row: opinion_row_problem(row) or example_row_mismatch(
+                             ex, row, (("prompt", "messages"), ("before", "before"), ("after", "after"))))
     metrics = score_opinion(rows, tolerance=tolerance, train_after_mean=train_after_mean,
                             bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
     metrics["settings"] = {**settings, "direction_tolerance": tolerance, "bootstrap_resamples": bootstrap_resamples,
                            "bootstrap_seed": bootstrap_seed, "opinion_task_trained": opinion_task_trained,
                            "global_mean_baseline": metrics["combined"]["baselines"]["global_mean"]["name"]}
     metrics["notes"] = opinion_notes(opinion_task_trained, train_after_mean)
+    metrics["provenance"] = metrics_provenance(provenance)
     write_json_atomic(metrics, out_dir / "metrics.json")
     return metrics

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
 import json
 import logging
 import errno
@@ -17,24 +18,25 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import (RecipeConfig, load_recipe, redact_file, redact_record, redact_secrets,
-                            save_recipe_snapshot)
+from .config import (Interrupted, RecipeConfig, interrupt_on_signals, load_recipe, redact_file, redact_record,
+                            redact_secrets, save_recipe_snapshot)
+from .files import (LOCK_FILE, RunError, RunLockedError, acquire_run_lock, is_main_process_by_env,
+                           release_run_lock, run_lock)
 from .next_video import write_json_atomic
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'LOCK_FILE', 'repo_root', 'RunLayout', 'RunError', 'check_run_name', 'run_layout',
-           'RedactSecrets', 'setup_logging', 'needs_hub', 'setup_environment', 'read_json', 'package_source',
-           'code_version', 'now', 'RunLockedError', 'acquire_run_lock', 'release_run_lock', 'snapshot_dict',
-           'write_record', 'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling',
-           'opinion_task_trained', 'evaluate', 'visible_gpus', 'accelerate_command', 'trained_model_problem',
-           'RunInterrupted', 'run_pipeline']
+__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'INTERRUPT_SIGNALS', 'repo_root', 'RunLayout', 'check_run_name', 'run_layout',
+           'RedactSecrets', 'CurrentStderrHandler', 'setup_logging', 'needs_hub', 'setup_environment', 'read_json',
+           'package_source', 'code_version', 'now', 'snapshot_dict', 'write_record', 'recipe_differences',
+           'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling', 'opinion_task_trained', 'with_provenance',
+           'lock_output_folder', 'evaluate', 'visible_gpus', 'accelerate_command', 'papermill_failure',
+           'trained_model_problem', 'stage_folder', 'clear_later_stages', 'RunInterrupted', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
@@ -67,9 +69,6 @@ class RunLayout:
     def notebooks(self) -> Path: return self.root / "notebooks"
     @property
     def logs(self) -> Path: return self.root / "logs"
-
-class RunError(RuntimeError):
-    "A run folder that cannot be used as asked (a bad name, in use, not writable, made by another recipe, …)."
 
 MAX_RUN_NAME = 100
 _RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -104,6 +103,15 @@ class RedactSecrets(logging.Filter):
 # %% ../nbs/11_pipeline.ipynb #9567f4ba
 _HANDLER_TAG = "_grpo_nb_handler"
 
+class CurrentStderrHandler(logging.StreamHandler):
+    "A stream handler writing to whatever `sys.stderr` is now (a redirected or redacting stream), never a stale one."
+    _sys = sys                                    # kept on the class: module globals may be gone at interpreter exit
+    def __init__(self): super().__init__(sys.stderr)
+    @property
+    def stream(self): return self._sys.stderr
+    @stream.setter
+    def stream(self, value): pass
+
 def setup_logging(log_file: str | os.PathLike | None = None, level: str | None = None) -> logging.Logger:
     "Configure the root logger once: LOGLEVEL, stderr and an optional file, both redacting secrets."
     root = logging.getLogger()
@@ -112,7 +120,7 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: str | None =
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     handlers = [h for h in root.handlers if getattr(h, _HANDLER_TAG, False)]
     if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in handlers):
-        h = logging.StreamHandler(); setattr(h, _HANDLER_TAG, True); root.addHandler(h); handlers.append(h)
+        h = CurrentStderrHandler(); setattr(h, _HANDLER_TAG, True); root.addHandler(h); handlers.append(h)
     if log_file is not None:
         log_file = Path(log_file); log_file.parent.mkdir(parents=True, exist_ok=True)
         for h in handlers:
@@ -163,50 +171,6 @@ def code_version(root: str | os.PathLike | None = None) -> dict:
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
 
 def now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-# %% ../nbs/11_pipeline.ipynb #5f7d67a2
-LOCK_FILE = ".lock"
-
-class RunLockedError(RunError):
-    "The run folder is being written by another live process."
-
-def _pid_alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def _read_lock(path: Path) -> dict:
-    try: owner = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError): return {}
-    return owner if isinstance(owner, dict) else {}
-
-def acquire_run_lock(folder: str | os.PathLike) -> Path:
-    "Take `folder/.lock` for this process, taking over a stale one (with a warning); `RunLockedError` when in use."
-    path, me = Path(folder) / LOCK_FILE, {"pid": os.getpid(), "host": socket.gethostname(), "started": now()}
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _read_lock(path)
-            pid, host = owner.get("pid"), owner.get("host")
-            if host == me["host"] and isinstance(pid, int) and pid == me["pid"]: return path   # re-entrant
-            if host == me["host"] and isinstance(pid, int) and not _pid_alive(pid) or not owner:
-                log.warning("run folder %s: removing a stale lock (%s) — its process is gone", folder,
-                            f"pid {pid} on {host}, since {owner.get('started')}" if owner else "unreadable lock file")
-                path.unlink(missing_ok=True); continue
-            where = "this host" if host == me["host"] else f"host {host}"
-            raise RunLockedError(f"run folder {folder} is in use by pid {pid} on {where} since {owner.get('started')}; "
-                                 "wait for it to finish, or use another --name"
-                                 + (f" (if that process is gone, remove {path})" if host != me["host"] else "")) from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f: json.dump(me, f); f.flush(); os.fsync(f.fileno())
-        return path
-    raise RunLockedError(f"run folder {folder}: could not take the lock {path} (another process keeps taking it)")
-
-def release_run_lock(path: Path) -> None:
-    "Remove our lock file (only if it is still ours)."
-    owner = _read_lock(path)
-    if owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname(): path.unlink(missing_ok=True)
 
 # %% ../nbs/11_pipeline.ipynb #f5c0e760
 def snapshot_dict(cfg: RecipeConfig) -> dict:
@@ -270,16 +234,35 @@ def opinion_task_trained(cfg: RecipeConfig) -> bool:
     "Whether training rewarded anything about opinions (the `<opinion>` direction inside next-video prompts)."
     return bool(cfg.script.ask_opinion and "opinion_direction" in cfg.script.reward_funcs)
 
+def with_provenance(fn, kwargs: dict, provenance: dict) -> dict:
+    "`kwargs` plus `provenance=` when `fn` accepts that keyword (older task evaluators do not)."
+    try: takes = "provenance" in inspect.signature(fn).parameters
+    except (TypeError, ValueError): takes = False
+    return {**kwargs, "provenance": provenance} if takes else kwargs
+
+def lock_output_folder(folder: str | os.PathLike, what: str, hint: str) -> Path | None:
+    "Create `folder` and take its lock (main process only; None elsewhere); a file in its place is a `RunError`."
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir(): raise RunError(f"{what} {folder} is a file, not a folder: {hint}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return acquire_run_lock(folder, what=what, hint=hint) if is_main_process_by_env() else None
+
 def evaluate(cfg: RecipeConfig, model_path: str | os.PathLike | None, out_dir: str | os.PathLike, *,
              tasks: tuple[str, ...] = ("next_video", "opinion"), split: str | None = None, dataset: str | None = None,
              max_eval_samples: int | None = None, model_and_tokenizer=None) -> dict:
     "Evaluate a model on the next-video and/or opinion tasks; writes predictions, metrics and the data audit under `out_dir`."
+    unknown = set(tasks) - {"next_video", "opinion"}
+    if unknown: raise ValueError(f"unknown task(s) {sorted(unknown)}; tasks are next_video, opinion")
+    lock = lock_output_folder(out_dir, "evaluation folder", "write elsewhere (another --out)")
+    try: return _evaluate(cfg, model_path, Path(out_dir), tasks, split, dataset, max_eval_samples, model_and_tokenizer)
+    finally:
+        if lock is not None: release_run_lock(lock)
+
+def _evaluate(cfg, model_path, out: Path, tasks, split, dataset, max_eval_samples, model_and_tokenizer) -> dict:
     from grpo_nb.next_video import evaluate_next_video
     from grpo_nb.opinion import after_means, evaluate_opinion, last_steps, opinion_examples
     from grpo_nb.prepare import prepare_for_evaluation
-    unknown = set(tasks) - {"next_video", "opinion"}
-    if unknown: raise ValueError(f"unknown task(s) {sorted(unknown)}; tasks are next_video, opinion")
-    s, out = cfg.script, Path(out_dir)
+    s, provenance = cfg.script, code_version()
     prepared = prepare_for_evaluation(cfg, dataset, eval_split=split, max_eval_samples=max_eval_samples)
     stats = prepared["stats"]
     model, tokenizer = model_and_tokenizer or _model_for_eval(cfg, model_path)
@@ -289,9 +272,10 @@ def evaluate(cfg: RecipeConfig, model_path: str | os.PathLike | None, out_dir: s
     if "next_video" in tasks:
         write_json_atomic(stats, out / "next_video" / "prepare_stats.json")
         log.info("next video: %d examples (%s)", len(prepared["eval_examples"]), stats["eval"]["sample"]["summary"])
+        options = with_provenance(evaluate_next_video, dict(num_samples=s.eval_num_samples, **gen, **uncertainty,
+                                                             train_examples=prepared["train_examples"]), provenance)
         results["next_video"] = evaluate_next_video(model, tokenizer, prepared["eval_examples"], out / "next_video",
-                                                    num_samples=s.eval_num_samples,
-                                                    train_examples=prepared["train_examples"], **gen, **uncertainty)
+                                                    **options)
     if "opinion" in tasks:
         examples = opinion_examples(prepared["eval_rows"], max_history=s.max_history, max_title_chars=s.max_title_chars,
                                     profile_text_columns=s.profile_text_columns)
@@ -303,9 +287,10 @@ def evaluate(cfg: RecipeConfig, model_path: str | os.PathLike | None, out_dir: s
         if examples:
             log.info("opinion: %d participants", len(examples))
             greedy = dict(gen, temperature=s.eval_temperature)          # one answer per participant: eval_num_samples is next-video only
-            results["opinion"] = evaluate_opinion(model, tokenizer, examples, out / "opinion", **greedy, **uncertainty,
-                                                  tolerance=s.direction_tolerance, train_after_mean=train_after or None,
-                                                  opinion_task_trained=opinion_task_trained(cfg))
+            options = dict(**greedy, **uncertainty, tolerance=s.direction_tolerance,
+                           train_after_mean=train_after or None, opinion_task_trained=opinion_task_trained(cfg))
+            options = with_provenance(evaluate_opinion, options, provenance)
+            results["opinion"] = evaluate_opinion(model, tokenizer, examples, out / "opinion", **options)
         else: log.warning("opinion: no participant with valid before/after opinions: task skipped")
     return results
 
@@ -342,7 +327,23 @@ def _papermill(notebook: str, output: Path, parameters: dict, cwd: Path) -> None
     try:
         pm.execute_notebook(str(source), str(output), parameters=redact_record(parameters), cwd=str(cwd),
                             kernel_name="python3", progress_bar=False, log_output=True)
+    except Exception as e:
+        if (message := papermill_failure(notebook, output, e)) is None: raise
+        raise RunError(message) from None
     finally: redact_file(output)
+
+def papermill_failure(notebook: str, output: Path, e: BaseException) -> str | None:
+    "The one-line `RunError` message for a failed papermill execution of `notebook` (None: not a notebook failure)."
+    from papermill.exceptions import PapermillException, PapermillExecutionError
+    try: from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    except ImportError: CellTimeoutError = DeadKernelError = ()
+    if isinstance(e, PapermillExecutionError):
+        first = (str(e.evalue).strip().splitlines() or [""])[0][:400]
+        return (f"{notebook} failed in cell {e.exec_count} with {e.ename}: {first} (the executed notebook, with the "
+                f"whole traceback, is {output})")
+    if isinstance(e, (PapermillException, CellTimeoutError, DeadKernelError)):
+        return f"{notebook} could not be executed: {type(e).__name__}: {str(e).strip()[:400]} (see {output})"
+    return None
 
 
 def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) -> None:
@@ -354,7 +355,11 @@ def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) 
         if resume: command += ["--resume_from_checkpoint", resume]
         log.info("train: %s", " ".join(command))
         with open(layout.logs / "train.log", "a", encoding="utf-8") as logf:
-            subprocess.run(command, check=True, stdout=logf, stderr=subprocess.STDOUT)
+            done = subprocess.run(command, stdout=logf, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            raise RunError(f"training under accelerate exited with status {done.returncode}: see "
+                           f"{layout.logs / 'train.log'}; run the same command again to resume from the newest "
+                           "checkpoint")
     elif via == "papermill":
         _papermill("train.ipynb", layout.notebooks / "train.ipynb",
                    {"recipe": str(layout.config), "output_dir": str(layout.train), "resume_from_checkpoint": resume,
@@ -378,9 +383,10 @@ def _run_evaluate(cfg: RecipeConfig, layout: RunLayout) -> dict:
     model_path = layout.train if (layout.train / "config.json").is_file() else None
     if model_path is None:
         log.warning("evaluate: no trained model in %s: evaluating the recipe's model %s", layout.train, cfg.model.model_name_or_path)
-    results = evaluate(cfg, model_path, layout.evaluate)
-    write_json_atomic({"finished": now(), "model": str(model_path or cfg.model.model_name_or_path),
-                       "tasks": sorted(results)}, stage_marker(layout, "evaluate"))
+    with run_lock(layout.evaluate, what="evaluation folder", hint="wait for the other evaluation to finish"):
+        results = evaluate(cfg, model_path, layout.evaluate)
+        write_json_atomic({"finished": now(), "model": str(model_path or cfg.model.model_name_or_path),
+                           "tasks": sorted(results)}, stage_marker(layout, "evaluate"))
     return results
 
 def _run_report(layout: RunLayout, via: str) -> Path:
@@ -391,16 +397,43 @@ def _run_report(layout: RunLayout, via: str) -> Path:
     from grpo_nb.reports import render_report
     return render_report(layout.root, layout.report) / "README.md"
 
-def _clear_stage(layout: RunLayout, stage: str) -> None:
-    targets = {"train": [layout.train], "evaluate": [layout.evaluate], "report": [layout.report]}[stage]
-    for t in targets:
-        if t.exists(): shutil.rmtree(t)
+def stage_folder(layout: RunLayout, stage: str) -> Path:
+    "The folder that holds everything `stage` wrote."
+    return {"train": layout.train, "evaluate": layout.evaluate, "report": layout.report}[stage]
 
-class RunInterrupted(KeyboardInterrupt):
-    "SIGTERM (e.g. SLURM's time limit or `scancel`), raised in the main thread so the run records where it stopped."
+def _clear_stage(layout: RunLayout, stage: str) -> bool:
+    "Remove what `stage` wrote (under its folder's lock, so no other writer is using it); whether there was any."
+    folder = stage_folder(layout, stage)
+    if not folder.exists(): return False
+    if not folder.is_dir(): folder.unlink(); return True
+    with run_lock(folder, what=f"{stage} folder", hint="wait for the other process, then run this again"):
+        for child in folder.iterdir():
+            if child.name == LOCK_FILE: continue
+            if child.is_dir() and not child.is_symlink(): shutil.rmtree(child)
+            else: child.unlink()
+    return True
+
+def clear_later_stages(layout: RunLayout, stage: str, record: dict) -> list[str]:
+    "Remove the outputs of every stage after `stage` (they were made from what `stage` is about to replace)."
+    cleared = []
+    for later in STAGES[STAGES.index(stage) + 1:]:
+        if _clear_stage(layout, later):
+            cleared.append(later)
+            record.setdefault("stages", {})[later] = {"status": "cleared", "cleared": now(),
+                                                      "reason": f"the {stage} stage ran again"}
+    if cleared:
+        log.warning("%s: running again, so the %s output made from the previous %s is removed (%s)", stage,
+                    " and ".join(cleared), stage, ", ".join(str(stage_folder(layout, s)) for s in cleared))
+    return cleared
+
+INTERRUPT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+class RunInterrupted(Interrupted):
+    "SIGTERM or SIGHUP (a time limit, `scancel`, a closed terminal), raised in the main thread: the run records it."
 
 def _raise_interrupted(signum, frame):
-    raise RunInterrupted(f"stopped by signal {signal.Signals(signum).name}")
+    name = signal.Signals(signum).name
+    raise RunInterrupted(name, f"stopped by signal {name}")
 
 def _read_record(path: Path) -> dict:
     "run.json, or {} when absent; a damaged one is moved aside (stage markers, not run.json, say what is done)."
@@ -448,15 +481,14 @@ def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name:
     layout = run_layout(name, runs_root, reports_root)
     _prepare_run_folder(layout)
     lock = acquire_run_lock(layout.root)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if threading.current_thread() is threading.main_thread() else None
-    try: return _run_stages(cfg, layout, stages, recipe, overwrite, via)
+    try:
+        with interrupt_on_signals(INTERRUPT_SIGNALS, handler=_raise_interrupted):
+            return _run_stages(cfg, layout, stages, recipe, overwrite, via)
     except OSError as e:
         if not _disk_full(e): raise
         raise RunError(f"no space left on the device while writing {e.filename or 'a run file'}: nothing written so far "
                        "is lost; free some space and run the same command again to resume") from None
-    finally:
-        if previous is not None: signal.signal(signal.SIGTERM, previous)
-        release_run_lock(lock)
+    finally: release_run_lock(lock)
 
 def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe, overwrite: bool, via: str) -> dict:
     setup_logging(layout.logs / "pipeline.log"); setup_environment(cfg)
@@ -466,7 +498,7 @@ def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe,
     record = _read_record(layout.run_json) if not overwrite else {}
     record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
                   model=cfg.model.model_name_or_path, dataset=cfg.script.dataset_mixture or cfg.script.dataset_name,
-                  **code_version(), python=sys.version.split()[0])
+                  **(version := code_version()), python=sys.version.split()[0])
     record.setdefault("started", now())
     t0 = time.time()
     for stage in stages:
@@ -476,6 +508,10 @@ def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe,
             _stage_record(record, stage, status="done", skipped=True); continue
         log.info("%s: starting", stage)
         start = time.time()
+        clear_later_stages(layout, stage, record)
+        record.setdefault("stages", {})[stage] = {k: v for k, v in record.get("stages", {}).get(stage, {}).items()
+                                                  if k not in ("status", "reason", "cleared", "error")}
+        _stage_record(record, stage, code=version)
         if stage != "report":  # the report reads run.json: it would show itself as still running
             _stage_record(record, stage, status="running", started=now(), skipped=False)
             write_record(record, layout.run_json)

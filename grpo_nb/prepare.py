@@ -5,6 +5,7 @@
 # %% ../nbs/05_prepare.ipynb #4752493e
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -25,18 +26,44 @@ from .synthetic import generate_rows
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'EMBEDDED_SOURCES', 'MAX_PROMPT_CHARS', 'NoTrainingRowsError', 'resolve_source_splits', 'load_split_sides',
-           'load_source_split', 'load_clean_split', 'ParticipantOverlapError', 'participant_overlap',
-           'check_participant_overlap', 'hold_out_eval_videos', 'prompt_options', 'NoExamplesError',
-           'load_train_and_eval_rows', 'cap_prompts', 'prepare_train_and_eval', 'prepare_split',
-           'prepare_for_evaluation', 'write_prepared', 'read_prepared', 'stream_source_splits', 'prepare_split_to_file',
-           'embedded_tokenizer_texts']
+__all__ = ['log', 'EMBEDDED_SOURCES', 'DERIVED_SPLIT_NAMES', 'MAX_PROMPT_CHARS', 'NoTrainingRowsError', 'check_split_name',
+           'resolve_source_splits', 'load_split_sides', 'load_source_split', 'load_clean_split',
+           'ParticipantOverlapError', 'participant_overlap', 'check_participant_overlap', 'hold_out_eval_videos',
+           'prompt_options', 'NoExamplesError', 'load_train_and_eval_rows', 'cap_prompts', 'prepare_train_and_eval',
+           'prepare_split', 'prepare_for_evaluation', 'write_prepared', 'read_prepared', 'stream_source_splits',
+           'prepare_split_to_file', 'embedded_tokenizer_texts']
 
 # %% ../nbs/05_prepare.ipynb #cfce63ad
 EMBEDDED_SOURCES = ("embedded", "synthetic")
 
 class NoTrainingRowsError(SplitNotFoundError):
     "The source has the evaluation split but no training split: nothing to train on that is not evaluated."
+
+DERIVED_SPLIT_NAMES = ("train", "training", "validation", "valid", "val", "dev", "test", "eval", "evaluation")
+
+def check_split_name(source: str, split: str, key: str, available=(), besides: str | None = None):
+    """A `SplitNotFoundError` naming the source's splits and the nearest name, unless `split` (which `source` lacks) is
+    one the project derives by participant: a name in `DERIVED_SPLIT_NAMES`, and (with `besides`, the training split
+    it would be derived from) the source has no other split. `key`: the option or recipe key that named `split`."""
+    available = list(available)
+    others = [s for s in available if s not in (besides, split)]
+    if split in DERIVED_SPLIT_NAMES and not (besides and others): return
+    names = available if (besides and others) else [*available, *DERIVED_SPLIT_NAMES]
+    close = difflib.get_close_matches(str(split), [n for n in names if n != split], n=1, cutoff=0.5)
+    why = (f"it has the split(s) {', '.join(available)}, so {split!r} is not derived from {besides!r}"
+           if besides and others else
+           f"its splits: {', '.join(available) or 'none (its rows are split by participant)'}; a split is derived by "
+           f"participant only under the names {', '.join(DERIVED_SPLIT_NAMES)}")
+    raise SplitNotFoundError(f"{source} has no split {split!r} ({key}): {why}."
+                             + (f" Did you mean {close[0]!r}?" if close else ""), available)
+
+def _check_split_names(source, train_split, eval_split, train_found, eval_found, available):
+    "The split-name rule for one source: names it lacks must be derivable (`check_split_name`)."
+    eval_key = "--split / dataset_test_split"
+    if not train_found and train_split not in DERIVED_SPLIT_NAMES:
+        check_split_name(source, train_split, "dataset_train_split", available)
+    if not eval_found:
+        check_split_name(source, eval_split, eval_key, available, train_split if train_found else None)
 
 def _try_split(source: str, split: str) -> tuple[list[dict] | None, list[str]]:
     try: return load_slates(source, split), []
@@ -65,11 +92,14 @@ def resolve_source_splits(script: ScriptArguments, source: str | None = None, *,
     source = str(source or script.dataset_name)
     train_split, eval_split = train_split or script.dataset_train_split, eval_split or script.dataset_test_split
     if source.lower() in EMBEDDED_SOURCES:
+        _check_split_names("the embedded dataset", train_split, eval_split, False, False, ())
         rows = generate_rows(n_participants=script.embedded_participants, seed=script.embedded_seed)
         return _derive(rows, "the embedded dataset", script)
     if only_split is not None: return _derive(load_slates(source, only_split), f"{source} split {only_split!r}", script)
     train, train_has = _try_split(source, train_split)
     evaluation, eval_has = (train, train_has) if eval_split == train_split else _try_split(source, eval_split)
+    _check_split_names(source, train_split, eval_split, train is not None, evaluation is not None,
+                       sorted(set(train_has) | set(eval_has)))
     if train is not None and evaluation is not None:
         return {"train": _side(train, f"{source} split {train_split!r}", False, train_split),
                 "eval": _side(evaluation, f"{source} split {eval_split!r}", False, eval_split)}
@@ -390,10 +420,13 @@ def stream_source_splits(script: ScriptArguments, source: str | None = None, *, 
                          "source": f"derived: {how} from {base}"}}
     fixed = lambda stream, label: {"stream": stream, "route": None, "want": None, "derived": False, "source": label}
     if source.lower() in EMBEDDED_SOURCES:
+        _check_split_names("the embedded dataset", train_split, eval_split, False, False, ())
         rows = generate_rows(n_participants=script.embedded_participants, seed=script.embedded_seed)
         return derived(SlateStream("embedded", rows=rows), "the embedded dataset")
     train, train_has = _try_stream(source, train_split)
     evaluation, eval_has = (train, train_has) if eval_split == train_split else _try_stream(source, eval_split)
+    _check_split_names(source, train_split, eval_split, train is not None, evaluation is not None,
+                       sorted(set(train_has) | set(eval_has)))
     if train is not None and evaluation is not None:
         return {"train": fixed(train, f"{source} split {train_split!r}"), "eval": fixed(evaluation, f"{source} split {eval_split!r}")}
     if train is not None: return derived(train, f"{source} split {train_split!r}")

@@ -20,6 +20,7 @@ __all__ = ['MAX_CHANNEL_CHARS', 'MAX_CONTEXT_CHARS', 'YOUTUBE_FREQUENCY', 'PROFI
 # %% ../nbs/03_prompts.ipynb #c98a1bdd
 import difflib, functools, hashlib, json, math, random, re, unicodedata
 from typing import Iterable
+from .data import paused_gc
 
 # %% ../nbs/03_prompts.ipynb #ef5a8751
 _MISSING_STRINGS = {"", "nan", "none", "null", "na", "n/a"}
@@ -132,7 +133,7 @@ def memoise_on_columns(columns: tuple[str, ...], maxsize: int = 1 << 14):
         def from_values(values): return fn(dict(zip(columns, values)))
         @functools.wraps(fn)
         def cached(row: dict):
-            try: return from_values(tuple(row.get(c) for c in columns))
+            try: return from_values(tuple(map(row.get, columns)))
             except TypeError: return fn(row)  # an unhashable value: no cache
         return cached
     return wrap
@@ -263,13 +264,24 @@ def prompt_fields(rows: Iterable[dict], profile_text_columns=None) -> dict:
     "Profile / survey columns that reach the prompts of `rows`, and ready-made text columns present but excluded."
     allowed, reached, present = check_profile_text_columns(profile_text_columns), set(), set()
     survey = [(c, None, "text") for c in PROFILE_COLUMNS] + [(c, i, k) for c, _, i, k in _PRE_TREATMENT_HIGHLIGHTS]
-    for row in rows:
-        for column, only_issue, kind in survey:
-            if column in reached or (only_issue and row.get("issue") and only_issue != row.get("issue")): continue
-            if _survey_value_present(row, column, kind): reached.add(column)
-        for column, value in row.items():
-            if (column in READY_TEXT_COLUMNS or column in allowed or _PROFILE_TEXT_NAME_RE.search(column)) \
-               and isinstance(value, str) and clean_text(value): present.add(column)
+    is_text_column, seen = {}, {}   # per call: column -> ready-made text column?; (column, kind, str value) -> present
+    with paused_gc():
+        for row in rows:
+            issue = row.get("issue")
+            for column, only_issue, kind in survey:
+                if column in reached or (only_issue and issue and only_issue != issue): continue
+                value = row.get(column)
+                if value is None or value.__class__ is str:   # the common values: their answer is remembered
+                    answer = seen.get((column, kind, value))
+                    if answer is None: answer = seen[(column, kind, value)] = _survey_value_present(row, column, kind)
+                else: answer = _survey_value_present(row, column, kind)
+                if answer: reached.add(column)
+            for column, value in row.items():
+                text = is_text_column.get(column)
+                if text is None:
+                    text = is_text_column[column] = bool(column in READY_TEXT_COLUMNS or column in allowed
+                                                         or _PROFILE_TEXT_NAME_RE.search(column))
+                if text and column not in present and isinstance(value, str) and clean_text(value): present.add(column)
     structured = [c for c in dict.fromkeys(c for c, _, _ in survey) if c in reached]
     return {"reached_prompt": structured + [c for c in allowed if c in present],
             "structured_columns": structured,
@@ -294,6 +306,10 @@ def history_before_current(row: dict, max_history: int | None = 12) -> list[dict
         history = entries[:step]                       # current not listed: entries before the step are earlier steps
     else:
         history = []                                   # nothing to anchor on
+    return _newest(history, max_history)
+
+def _newest(history: list, max_history: int | None) -> list:
+    "The newest `max_history` entries of `history` (all of them for None)."
     if max_history is None: return history
     return history[-max_history:] if max_history > 0 else []
 
@@ -343,6 +359,8 @@ def option_fields(item: dict) -> dict:
     for f in ("views", "likes", "comments"): shown[f] = "" if values[f] is None else f"{f} {values[f]:,}"
     return {f: shown[f] for f in OPTION_FIELDS if shown[f]}
 
+_fields_of = option_fields   # for code where an argument named `option_fields` (the mode) hides the function
+
 # %% ../nbs/03_prompts.ipynb #ce64ba18
 def render_option_line(title: str, fields: dict) -> str:
     "`Title (channel, 231s long) — Engagement: views …, likes …, comments …` with the given fields."
@@ -355,12 +373,15 @@ def render_options(slate_items: list[dict], *, fields: str = "common", max_title
     "Option lines (unnumbered), one per slate item; see the text above for the `fields` modes."
     _check_choice(fields, OPTION_FIELD_MODES, "option fields mode")
     per_item = [option_fields(item) for item in slate_items]
+    return _option_lines([option_title(item, max_title_chars) for item in slate_items], per_item, fields)
+
+def _option_lines(titles: list[str], per_item: list[dict], fields: str) -> list[str]:
+    "`render_options` given the rendered titles and each item's `option_fields` (a mode already checked)."
     if fields == "common":
         shared = set(OPTION_FIELDS).intersection(*per_item) if per_item else set()
-        per_item = [{f: v for f, v in d.items() if f in shared} for d in per_item]
+        if len(shared) < len(OPTION_FIELDS): per_item = [{f: v for f, v in d.items() if f in shared} for d in per_item]
     elif fields == "title":
         per_item = [{} for _ in per_item]
-    titles = [option_title(item, max_title_chars) for item in slate_items]
     return [render_option_line(t, d) for t, d in zip(titles, per_item)]
 
 def option_title(item: dict, max_title_chars: int | None = 120) -> str:
@@ -422,7 +443,11 @@ def stable_seed(*parts) -> int:
 
 def slate_id(row: dict) -> str:
     "Stable identity of a slate: a hash of (session_id, step_index, option ids as logged), independent of row order."
-    ids = [clean_text(item.get("id")) for item in row_list(row, "slate_items") if isinstance(item, dict)]
+    items = [item for item in row_list(row, "slate_items") if isinstance(item, dict)]
+    return _slate_id(row, [clean_text(item.get("id")) for item in items])
+
+def _slate_id(row: dict, ids: list[str]) -> str:
+    "`slate_id` given the slate's cleaned option ids as logged."
     return hashlib.sha256(json.dumps([clean_text(row.get("session_id")), clean_text(row.get("step_index")), ids])
                           .encode()).hexdigest()[:16]
 
@@ -433,17 +458,21 @@ def permutation_key(slate_key: str, permutation: int = 0) -> str:
 def order_options(slate_items: list, gold_index: int | None, *, order: str = "as_logged", seed: int = 0,
                   key: str | None = None) -> tuple[list, int | None]:
     "Options in the requested order and the gold's 1-based index in it (unchanged when < 1 or None)."
-    _check_choice(order, OPTION_ORDERS, "option order")
     items = list(slate_items)
-    if gold_index is not None and gold_index > len(items):
-        raise ValueError(f"gold_index {gold_index} is outside a slate of {len(items)} options")
-    if order == "as_logged": return items, gold_index
+    positions, new_gold = _order_positions(len(items), gold_index, order, seed, key)
+    return (items if positions is None else [items[i] for i in positions]), new_gold
+
+def _order_positions(n_items: int, gold_index: int | None, order: str, seed: int, key: str | None):
+    "(logged positions in rendered order, or None for the logged order; the gold's new index) of `order_options`."
+    _check_choice(order, OPTION_ORDERS, "option order")
+    if gold_index is not None and gold_index > n_items:
+        raise ValueError(f"gold_index {gold_index} is outside a slate of {n_items} options")
+    if order == "as_logged": return None, gold_index
     if key is None: raise ValueError("order='shuffle' needs a stable per-example key (e.g. example_id)")
-    permutation = list(range(len(items)))
+    permutation = list(range(n_items))
     random.Random(stable_seed(seed, key)).shuffle(permutation)
-    shuffled = [items[i] for i in permutation]
     new_gold = permutation.index(gold_index - 1) + 1 if gold_index and gold_index >= 1 else gold_index
-    return shuffled, new_gold
+    return permutation, new_gold
 
 # %% ../nbs/03_prompts.ipynb #92c0d7ed
 ISSUES = {
@@ -515,11 +544,15 @@ def render_current_video(row: dict, max_title_chars: int | None = 120) -> str:
 def render_context_blocks(row: dict, *, max_history: int | None = 12, max_title_chars: int | None = 120,
                           profile_text_columns=None) -> list[str]:
     "VIEWER / Initial Viewpoint, CURRENTLY WATCHING, RECENTLY WATCHED and SURVEY HIGHLIGHTS blocks."
-    allowed = _allowed_text(profile_text_columns)
+    return _context_blocks(row, history_before_current(row, max_history), max_title_chars,
+                           _allowed_text(profile_text_columns))
+
+def _context_blocks(row: dict, shown_history: list[dict], max_title_chars, allowed: tuple) -> list[str]:
+    "`render_context_blocks` given the history entries to show (`history_before_current`)."
     profile = truncate_at_word(render_viewer_profile(row, allowed), MAX_CONTEXT_CHARS)
     viewer = "\n".join([f"VIEWER {profile or '(no profile information available)'}", *_extra_text_lines(row, allowed)])
     viewpoint = clean_text(row.get("initial_viewpoint"), MAX_CONTEXT_CHARS) if "initial_viewpoint" in allowed else ""
-    history = [render_history_line(e, max_title_chars) for e in history_before_current(row, max_history)]
+    history = [render_history_line(e, max_title_chars) for e in shown_history]
     blocks = [viewer + (f"\nInitial Viewpoint: {viewpoint}" if viewpoint else ""),
               f"CURRENTLY WATCHING {render_current_video(row, max_title_chars)}",
               "RECENTLY WATCHED (NEWEST LAST)\n"
@@ -535,7 +568,10 @@ def numbered(lines: list[str]) -> str:
 # %% ../nbs/03_prompts.ipynb #872d0a73
 def resolve_gold_index(row: dict, slate_items: list[dict]) -> int:
     "1-based gold position from `gold_index` (checked against `next_video_id`) or from `next_video_id`; -1 if absent."
-    ids = [clean_text(item.get("id")) for item in slate_items]
+    return _gold_from_ids(row, [clean_text(item.get("id")) for item in slate_items])
+
+def _gold_from_ids(row: dict, ids: list[str]) -> int:
+    "`resolve_gold_index` given the slate's cleaned option ids."
     next_id = clean_text(row.get("next_video_id"))
     given = row.get("gold_index")
     if is_missing(given): return ids.index(next_id) + 1 if next_id and next_id in ids else -1
@@ -555,7 +591,11 @@ def _stance(item: dict) -> int | None:
 
 def watched_before_ids(row: dict) -> set[str]:
     "Ids of videos watched before the slate: the whole prior history and the current video."
-    ids = {_entry_id(e) for e in history_before_current(row, max_history=None)}
+    return _watched_ids(row, history_before_current(row, max_history=None))
+
+def _watched_ids(row: dict, history: list[dict]) -> set[str]:
+    "`watched_before_ids` given the whole prior history."
+    ids = {_entry_id(e) for e in history}
     return {i for i in ids | {clean_text(row.get("current_video_id"))} if i}
 
 def build_next_video_messages(row: dict, *, max_history: int | None = 12, option_order: str = "as_logged",
@@ -567,28 +607,31 @@ def build_next_video_messages(row: dict, *, max_history: int | None = 12, option
     slate = [item for item in row_list(row, "slate_items") if isinstance(item, dict)]
     if not slate:
         raise ValueError(f"row {row.get('session_id')}/{row.get('step_index')} has an empty slate")
-    gold = resolve_gold_index(row, slate)
-    identity = slate_id(row)
+    ids = [clean_text(item.get("id")) for item in slate]             # each option's values once, in logged order
+    gold = _gold_from_ids(row, ids)
+    identity = _slate_id(row, ids)
     key = permutation_key(example_key or identity, permutation)   # example_key: an explicit override of the key
     order = "shuffle" if permutation else option_order
-    slate, gold = order_options(slate, gold, order=order, seed=option_seed, key=key)
-    watched = watched_before_ids(row)
+    positions, gold = _order_positions(len(slate), gold, order, option_seed, key)
+    if positions is not None: slate, ids = [slate[i] for i in positions], [ids[i] for i in positions]
+    history = history_before_current(row, max_history=None)
+    watched = _watched_ids(row, history)
     questions = ["Which option number will the viewer watch next?"]
     if ask_opinion:
         policy = ISSUES.get(row.get("issue"), {}).get("policy") or clean_text(row.get("issue")).replace("_", " ")
         questions.append(f"By the end of the session, will the viewer's support for {policy} increase, decrease, "
                          "or stay the same (no_change)?")
-    blocks = render_context_blocks(row, max_history=max_history, max_title_chars=max_title_chars,
-                                   profile_text_columns=profile_text_columns)
-    blocks += ["OPTIONS\n" + numbered(render_options(slate, fields=option_fields, max_title_chars=max_title_chars)),
+    blocks = _context_blocks(row, _newest(history, max_history), max_title_chars, _allowed_text(profile_text_columns))
+    _check_choice(option_fields, OPTION_FIELD_MODES, "option fields mode")
+    titles, per_item = [option_title(i, max_title_chars) for i in slate], [_fields_of(i) for i in slate]
+    blocks += ["OPTIONS\n" + numbered(_option_lines(titles, per_item, option_fields)),
                "QUESTIONS\n" + numbered(questions)]
     system = system_prompt or (NEXT_VIDEO_OPINION_SYSTEM_PROMPT if ask_opinion else NEXT_VIDEO_SYSTEM_PROMPT)
     return {"prompt": [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(blocks)}],
-            "gold_index": gold, "n_options": len(slate), "option_ids": [clean_text(i.get("id")) for i in slate],
-            "slate_id": identity, "permutation": permutation,
-            "option_titles": [option_title(i, max_title_chars) for i in slate],
-            "option_channels": [_channel(i) or None for i in slate],
-            "option_watched": [clean_text(i.get("id")) in watched for i in slate],
+            "gold_index": gold, "n_options": len(slate), "option_ids": ids,
+            "slate_id": identity, "permutation": permutation, "option_titles": titles,
+            "option_channels": [f.get("channel") or None for f in per_item],
+            "option_watched": [i in watched for i in ids],
             "option_stances": [_stance(i) for i in slate]}
 
 # %% ../nbs/03_prompts.ipynb #2201d0bd
@@ -648,6 +691,9 @@ def prepare_examples(rows: Iterable[dict], *, permutations: int = 1, **prompt_op
     "Prepared examples (prompt, gold, options and row identifiers) for next-video training and evaluation."
     if permutations < 1: raise ValueError(f"permutations must be >= 1, got {permutations}")
     check_profile_text_columns(prompt_options.get("profile_text_columns"))
+    with paused_gc(): return _examples_of(rows, permutations, prompt_options)
+
+def _examples_of(rows: Iterable[dict], permutations: int, prompt_options: dict) -> list[dict]:
     examples = []
     for row_number, row in enumerate(rows):
         row_id = f"{row.get('session_id')}/{row.get('step_index')}/{row_number}"

@@ -24,19 +24,21 @@ from .rewards import parse_opinion_index
 
 # %% auto #0
 __all__ = ['MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS',
-           'SUBREPORTS', 'PLOTS', 'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
-           'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
-           'find_repo_root', 'resolve_run_dir', 'default_report_dir', 'read_json_object', 'read_jsonl_rows',
-           'load_eval_part', 'load_training_part', 'load_config_part', 'evaluation_folder', 'load_run',
-           'is_generated_run', 'stats_banners', 'report_banners', 'banner_block', 'baseline_label', 'baseline_kind',
-           'best_baseline', 'best_honest_comparison', 'verdict_words', 'compare_with_baseline', 'group_table',
-           'n_options_groups', 'baselines_table', 'plot_accuracy', 'splits_table', 'fidelity_table',
-           'distribution_markdown', 'plot_choice_positions', 'plot_reliability', 'not_run_page', 'part_is_generated',
-           'next_video_markdown', 'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table',
-           'plot_calibration', 'answers_table', 'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys',
-           'training_summary', 'plot_training', 'training_markdown', 'completion_of', 'pick_samples',
-           'next_video_samples', 'opinion_samples', 'samples_markdown', 'run_table', 'stages_table',
-           'dropped_rows_table', 'headline_rows', 'summary_markdown', 'render_report']
+           'GRPO_HEALTH_SIGNALS', 'TASK_ACCURACY_KEY', 'SUBREPORTS', 'PLOTS', 'TRAINING_TASK_PLOT', 'write_text_atomic',
+           'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration',
+           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root', 'resolve_run_dir',
+           'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
+           'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
+           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
+           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
+           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
+           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
+           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
+           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training',
+           'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy', 'task_accuracy_markdown',
+           'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
+           'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'summary_markdown',
+           'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
 from .config import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: config
@@ -784,10 +786,19 @@ def reward_keys(log: Sequence[dict]) -> list[str]:
 # %% ../nbs/10_reports.ipynb #257aa65a
 TRAINING_SIGNALS = {"reward": "mean reward ↑", "kl": "KL to the reference (should stay small)", "loss": "loss",
                     "completions/mean_length": "completion length (tokens)"}
+# What GRPO users debug with (TRL's log keys): a group whose completions all get the same reward teaches nothing.
+GRPO_HEALTH_SIGNALS = {
+    "reward_std": "reward spread within a group (std)",
+    "frac_reward_zero_std": "groups with no reward spread (share; these teach nothing)",
+    "entropy": "token entropy of the completions",
+    "clip_ratio/region_mean": "clipped share of tokens (ratio outside the trust region)",
+    "clip_ratio/low_mean": "clipped share, low side", "clip_ratio/high_mean": "clipped share, high side",
+    "completions/clipped_ratio": "completions cut at max_completion_length (share)",
+    "grad_norm": "gradient norm"}
 
 def training_summary(log: Sequence[dict], results: dict | None = None) -> dict:
     "First-fifth and last-fifth means of each logged signal, the number of steps and the wall time."
-    keys = ["reward", *reward_keys(log), "kl", "loss", "completions/mean_length"]
+    keys = ["reward", *reward_keys(log), "kl", "loss", "completions/mean_length", *GRPO_HEALTH_SIGNALS]
     signals = {}
     for key in keys:
         pts = log_series(log, key)
@@ -804,30 +815,88 @@ def training_summary(log: Sequence[dict], results: dict | None = None) -> dict:
 
 def _signal_label(key: str) -> str:
     if key in TRAINING_SIGNALS: return TRAINING_SIGNALS[key]
+    if key in GRPO_HEALTH_SIGNALS: return GRPO_HEALTH_SIGNALS[key]
     m = re.fullmatch(r"rewards/(.+)/mean", key)
     return f"reward `{m.group(1)}` ↑" if m else key
 
 # %% ../nbs/10_reports.ipynb #7a611fb3
 def plot_training(log: Sequence[dict], path: str | os.PathLike) -> Path:
-    "Reward per reward function, KL, loss and completion length against the step, one panel each."
-    fig = new_figure(10, 6.5)
-    panels = [("reward (higher is better)", ["reward", *reward_keys(log)]), ("KL to the reference", ["kl"]),
-              ("loss", ["loss"]), ("completion length (tokens)", ["completions/mean_length"])]
+    "Reward per reward function, reward spread, KL, loss, length, entropy and clipping against the step."
+    fig = new_figure(10, 11)
+    panels = [("reward (higher is better)", ["reward", *reward_keys(log)]),
+              ("reward spread: std, and groups with none", ["reward_std", "frac_reward_zero_std"]),
+              ("KL to the reference", ["kl"]), ("loss", ["loss"]),
+              ("completion length (tokens)", ["completions/mean_length"]), ("token entropy", ["entropy"]),
+              ("clipping (share)", ["clip_ratio/region_mean", "clip_ratio/low_mean", "clip_ratio/high_mean",
+                                    "completions/clipped_ratio"]), ("gradient norm", ["grad_norm"])]
     for i, (title, keys) in enumerate(panels, 1):
-        ax = fig.add_subplot(2, 2, i)
+        ax = fig.add_subplot(4, 2, i)
         drawn = 0
         for key in keys:
             pts = log_series(log, key)
             if not pts: continue
+            label = "total (weighted)" if key == "reward" else key.split("/")[1] if key.startswith("rewards/") else key
             ax.plot([s for s, _ in pts], [v for _, v in pts], marker="." if len(pts) < 30 else None,
-                    lw=2 if key == "reward" else 1, label="total (weighted)" if key == "reward" else key.split("/")[1] if "/" in key else key)
+                    lw=2 if key == "reward" else 1, label=label)
             drawn += 1
         if not drawn: ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="gray")
         elif len(keys) > 1: ax.legend(fontsize=7)
         ax.set_title(title, fontsize=9); ax.set_xlabel("step", fontsize=8); ax.tick_params(labelsize=7)
     return save_figure_atomic(fig, path)
 
-def training_markdown(part: dict, plot: str | None = "training.png") -> str:
+# %% ../nbs/10_reports.ipynb #a4270064
+TASK_ACCURACY_KEY = "eval_next_video/accuracy"
+
+def task_accuracy_log(log: Sequence[dict]) -> list[dict]:
+    "The entries of `task_eval_steps` evaluations during training (`grpo_nb.task_eval`), by step."
+    keep = [e for e in log if _finite(e.get(TASK_ACCURACY_KEY)) and _finite(e.get("step"))]
+    return sorted(keep, key=lambda e: e["step"])
+
+def task_accuracy_overhead(log: Sequence[dict], wall_seconds) -> float | None:
+    "Seconds spent on task evaluations over the training wall time (None when either is unknown)."
+    seconds = [e.get("eval_next_video/seconds") for e in task_accuracy_log(log)]
+    if not seconds or not all(_finite(x) for x in seconds) or not _finite(wall_seconds) or wall_seconds <= 0: return None
+    return sum(seconds) / wall_seconds
+
+def plot_task_accuracy(log: Sequence[dict], path: str | os.PathLike) -> Path | None:
+    "Held-out next-video accuracy against the step, with the honest baseline as a line; None when not logged."
+    entries = task_accuracy_log(log)
+    if not entries: return None
+    fig = new_figure(7, 4)
+    ax = fig.add_subplot(1, 1, 1)
+    steps = [e["step"] for e in entries]
+    ax.plot(steps, [e[TASK_ACCURACY_KEY] for e in entries], marker="o", lw=2, label="model (greedy)")
+    for name in dict.fromkeys(e.get("eval_next_video/baseline") for e in entries):
+        pts = [(e["step"], e["eval_next_video/baseline_accuracy"]) for e in entries
+               if e.get("eval_next_video/baseline") == name and _finite(e.get("eval_next_video/baseline_accuracy"))]
+        if pts: ax.plot([p[0] for p in pts], [p[1] for p in pts], ls="--", lw=1, label=baseline_label(str(name)))
+    ax.set_ylim(0, 1); ax.set_xlabel("step", fontsize=8); ax.set_ylabel("accuracy", fontsize=8)
+    ax.set_title(f"next-video accuracy during training ({entries[-1].get('eval_next_video/n', '?')} held-out rows)",
+                 fontsize=9)
+    ax.legend(fontsize=7); ax.tick_params(labelsize=7)
+    return save_figure_atomic(fig, path)
+
+def task_accuracy_markdown(log: Sequence[dict], wall_seconds, plot: str | None = None) -> str:
+    "The 'Task accuracy during training' section, or '' when the run did not evaluate during training."
+    entries = task_accuracy_log(log)
+    if not entries: return ""
+    rows = [[fmt_num(e["step"]), fmt_pct(e[TASK_ACCURACY_KEY]), fmt_pct(e.get("eval_next_video/parsed_rate")),
+             f"{fmt_pct(e.get('eval_next_video/baseline_accuracy'))} ({baseline_label(str(e.get('eval_next_video/baseline')))})",
+             fmt_duration(e.get("eval_next_video/seconds"))] for e in entries]
+    share = task_accuracy_overhead(log, wall_seconds)
+    out = ["## Task accuracy during training\n",
+           f"Every `task_eval_steps` steps the evaluate stage's own generation and parser ran greedily on a capped, "
+           f"seeded sample of {fmt_num(entries[-1].get('eval_next_video/n'))} held-out rows (whole participants). "
+           "These are point estimates on a small sample, to watch the run; the verdict, with intervals, is on the "
+           "next-video page.\n",
+           md_table(["step", "accuracy", "answers parsed", "best honest baseline", "seconds"], rows),
+           f"\nCost: {fmt_pct(share)} of the training wall time." if share is not None else ""]
+    if plot: out.append(f"\n![task accuracy during training]({plot})\n")
+    return "\n".join(out)
+
+# %% ../nbs/10_reports.ipynb #21cdf08c
+def training_markdown(part: dict, plot: str | None = "training.png",
+                      extra_plots: Sequence[str] = ()) -> str:
     "The training report page of a loaded training part (see `load_training_part`)."
     if part["status"] != "ok": return not_run_page("Training", part)
     s = training_summary(part["log"], part["results"])
@@ -843,6 +912,8 @@ def training_markdown(part: dict, plot: str | None = "training.png") -> str:
            md_table(["quantity", "first fifth", "last fifth", "change", "whole run"], rows)]
     if not s["signals"]: out.append("No reward, KL, loss or length was logged.\n")
     if plot: out.append(f"![training curves]({plot})\n")
+    task = task_accuracy_markdown(part["log"], s["wall_seconds"], next(iter(extra_plots), None))
+    if task: out.append(task)
     return "\n".join(out)
 
 # %% ../nbs/10_reports.ipynb #5cdba895
@@ -1041,6 +1112,7 @@ def summary_markdown(loaded: dict) -> str:
 
 # %% ../nbs/10_reports.ipynb #274b7dda
 PLOTS = {"next_video": "accuracy.png", "opinion": "calibration.png", "training": "training.png"}
+TRAINING_TASK_PLOT = "task_accuracy.png"
 
 def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, n_samples: int = 4) -> Path:
     "Write the Markdown report of run folder `run_dir` to `out_dir` (default `reports/<run>/`); returns the report folder."
@@ -1059,6 +1131,11 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
             extra = [name for name, draw in zip(NEXT_VIDEO_PLOTS, (plot_choice_positions, plot_reliability))
                      if drawn and draw(part["metrics"], out / key / name) is not None]
             for name in set(NEXT_VIDEO_PLOTS) - set(extra): (out / key / name).unlink(missing_ok=True)
+            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
+        elif key == "training":
+            task_png = out / key / TRAINING_TASK_PLOT
+            extra = [TRAINING_TASK_PLOT] if drawn and plot_task_accuracy(part["log"], task_png) is not None else []
+            if not extra: task_png.unlink(missing_ok=True)
             write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
         else: write_text_atomic(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
     write_text_atomic(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples), out / "samples" / "README.md")

@@ -29,6 +29,7 @@ from transformers import TrainerCallback
 
 from .config import (Interrupted, RecipeConfig, RecipeError, interrupt_on_signals, load_recipe, redact_file,
                             save_recipe_snapshot, write_atomic)
+from .files import RunError, RunLockedError, acquire_run_lock, release_run_lock
 from .rewards import get_reward_funcs, has_valid_format, resolve_reward_weights
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ __all__ = ['log', 'GRPO_COLUMNS', 'REQUIRED_COLUMNS', 'WARMUP_THOUGHT', 'OPINION
            'checkpoint_problem', 'list_checkpoints', 'broken_checkpoints', 'set_aside_broken_checkpoints',
            'resolve_resume_checkpoint', 'RunExistsError', 'run_artifacts', 'check_output_dir', 'clear_paths',
            'wants_eval', 'build_grpo_trainer', 'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal',
-           'write_interrupted', 'train', 'parse_train_args', 'main']
+           'write_interrupted', 'task_eval_callback', 'reload_warmup', 'lock_output_dir', 'train', 'parse_train_args',
+           'main']
 
 # %% ../nbs/07_train.ipynb #a252f4b0
 GRPO_COLUMNS = ("prompt", "example_id", "gold_index", "n_options", "opinion_direction", "opinion_before",
@@ -357,8 +359,11 @@ def sft_warmup_config(cfg: RecipeConfig, output_dir: str | os.PathLike):
                      seed=t.seed, dataloader_num_workers=t.dataloader_num_workers, disable_tqdm=t.disable_tqdm,
                      ddp_find_unused_parameters=t.ddp_find_unused_parameters)
 
-def sft_warmup(model, tokenizer, train_examples: list[dict], cfg: RecipeConfig) -> tuple[object, dict]:
-    "Teach the answer format with `sft_warmup_steps` supervised steps on random well-formed answers; `(model, summary)`."
+def sft_warmup(model, tokenizer, train_examples: list[dict], cfg: RecipeConfig,
+               save_to: str | os.PathLike | None = None) -> tuple[object, dict]:
+    """Teach the answer format with `sft_warmup_steps` supervised steps on random well-formed answers; `(model, summary)`.
+    With `save_to`, the warmed-up model and tokenizer are saved there (every process calls it: a sharded model's
+    weights are gathered by the trainer, and `summary["sharded"]` says the caller must reload it from `save_to`)."""
     from datasets import Dataset
     from trl import SFTTrainer
     from grpo_nb.model import lora_config_from
@@ -379,6 +384,12 @@ def sft_warmup(model, tokenizer, train_examples: list[dict], cfg: RecipeConfig) 
     summary = {"steps": result.global_step, "learning_rate": t.sft_warmup_learning_rate, "batch_size": t.sft_warmup_batch_size,
                "wall_time_s": round(time.time() - start, 1), "last_loss": losses[-1] if losses else None,
                "format_rate_before": before, "format_rate_after": format_rate(model, tokenizer, train_examples, **probe)}
+    summary["sharded"] = bool(getattr(trainer, "is_fsdp_enabled", False) or getattr(trainer, "is_deepspeed_enabled", False))
+    if save_to is not None:
+        if summary["sharded"]: trainer.save_model(str(save_to))     # gathers the full state dict; the main process writes
+        elif trainer.accelerator.is_main_process: model.save_pretrained(save_to)
+        if trainer.accelerator.is_main_process: tokenizer.save_pretrained(save_to)
+        trainer.accelerator.wait_for_everyone()
     log.info(f"SFT warm-up: {summary}")
     return model, summary
 
@@ -422,21 +433,67 @@ def _write_json(obj, path: Path) -> Path:
     os.replace(tmp, path)
     return path
 
+def task_eval_callback(cfg: RecipeConfig, tokenizer, train_examples: list[dict], eval_examples: list[dict] | None):
+    "The `TaskEvalCallback` of a recipe with `task_eval_steps` > 0 (None when off), on held-out participants."
+    from grpo_nb.prepare import prepare_split
+    from grpo_nb.task_eval import TaskEvalCallback, honest_baseline, task_eval_sample
+    t, s = cfg.training, cfg.script
+    if t.task_eval_steps <= 0: return None
+    held_out = eval_examples if eval_examples else prepare_split(cfg, s.dataset_test_split)[0]
+    sample, info = task_eval_sample(held_out, t.task_eval_max_samples, seed=t.seed)
+    if not sample: raise ValueError(f"task_eval_steps is {t.task_eval_steps} but the {s.dataset_test_split!r} split "
+                                    "has no examples to evaluate on")
+    log.info(f"task evaluation every {t.task_eval_steps} steps on {info.get('summary', f'{len(sample)} rows')}")
+    return TaskEvalCallback(sample, tokenizer, every=t.task_eval_steps, baseline=honest_baseline(train_examples, sample),
+                            batch_size=s.eval_batch_size, max_new_tokens=s.eval_max_new_tokens)
+
 def _load_warm_model(cfg: RecipeConfig, folder: Path):
     from grpo_nb.model import load_model
     return load_model(dataclasses.replace(cfg.model, model_name_or_path=str(folder)))
+
+def reload_warmup(cfg: RecipeConfig, warm_folder: Path):
+    "`(model, summary)` from a saved warm-up, or None (with a warning naming what is wrong) when it cannot be used."
+    from grpo_nb.model import ModelNotAvailableError, model_folder_problem
+    folder = warm_folder / "model"
+    try: summary = json.loads((warm_folder / "warmup_results.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError): summary, problem = None, "a torn warmup_results.json"
+    else: problem = model_folder_problem(folder) if folder.is_dir() else f"{folder} does not exist"
+    if problem is None:
+        try: return _load_warm_model(cfg, folder), {**summary, "reloaded": True}
+        except (ModelNotAvailableError, OSError, ValueError, RuntimeError) as e: problem = f"{type(e).__name__}: {e}"
+    log.warning(f"resuming: the saved warm-up model {folder} cannot be used ({problem}): doing the warm-up again")
+    return None
+
+def lock_output_dir(out: Path, state) -> Path | None:
+    "Take `out/.lock` on the main process; every process fails alike when another run holds it. None off the main."
+    lock, error = None, None
+    if state.is_main_process:
+        try:
+            if out.exists() and not out.is_dir(): raise RunError(f"output_dir {out} is a file, not a folder")
+            out.mkdir(parents=True, exist_ok=True)
+            lock = acquire_run_lock(out, what="training output_dir", hint="train into another output_dir")
+        except RunError as e: error = e
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+        message = broadcast_object_list([str(error) if error else None])[0]
+        if message and error is None: raise RunLockedError(message)
+    if error is not None: raise error
+    return lock
 
 def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool | None = None,
           callbacks: list | None = None) -> dict:
     "Warm up (optionally), train with GRPO, save the model and `train_results.json` into `output_dir`; returns the summary."
     state = _distributed_state(cfg.training)
     out, progress = Path(cfg.training.output_dir), {}
+    lock = lock_output_dir(out, state)
     try: return _train(cfg, state, resume_from_checkpoint, callbacks, progress)
     except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM turned into Interrupted: record it, leave the run resumable
         if state.is_main_process and out.is_dir():
             trainer = progress.get("trainer")
             write_interrupted(out, e, trainer.state.global_step if trainer is not None else None)
         raise
+    finally:
+        if lock is not None: release_run_lock(lock)
 
 def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress: dict) -> dict:
     from grpo_nb.model import load_model_and_tokenizer, model_summary
@@ -464,24 +521,31 @@ def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress
     warm_folder, warm_summary = out / WARMUP_DIR, None
     if t.sft_warmup_steps > 0:
         marker = warm_folder / "warmup_results.json"
-        if resume and marker.is_file():
-            model = _load_warm_model(cfg, warm_folder / "model")
-            warm_summary = {**json.loads(marker.read_text()), "reloaded": True}
+        reloaded = reload_warmup(cfg, warm_folder) if resume and marker.is_file() else None
+        if reloaded is not None:
+            model, warm_summary = reloaded
             log.info(f"resuming: loaded the warmed-up model from {warm_folder / 'model'} (warm-up not repeated)")
+        elif resume and not marker.is_file():
+            log.warning(f"resuming without a saved warm-up in {warm_folder}: the checkpoint's weights are used as they "
+                        "are")
         else:
-            if resume: log.warning(f"resuming without a saved warm-up in {warm_folder}: the checkpoint's weights are used as they are")
-            else:
-                model, warm_summary = sft_warmup(model, tokenizer, train_examples, cfg)
-                if state.is_main_process:
-                    model.save_pretrained(warm_folder / "model"); tokenizer.save_pretrained(warm_folder / "model")
-                    _write_json(warm_summary, marker)
-                state.wait_for_everyone()
-                if cfg.model.use_peft:   # so that the saved adapters name the warmed-up weights as their base model
-                    model = _load_warm_model(cfg, warm_folder / "model")
+            if state.is_main_process:
+                marker.unlink(missing_ok=True)          # the marker goes last: a torn save is never trusted
+                if (warm_folder / "model").exists(): shutil.rmtree(warm_folder / "model")
+            state.wait_for_everyone()
+            model, warm_summary = sft_warmup(model, tokenizer, train_examples, cfg, save_to=warm_folder / "model")
+            if state.is_main_process: _write_json(warm_summary, marker)
+            state.wait_for_everyone()
+            # a sharded model (FSDP, ZeRO-3) is reloaded whole for GRPO to wrap again; with LoRA, so that the saved
+            # adapters name the warmed-up weights as their base model
+            if cfg.model.use_peft or warm_summary["sharded"]: model = _load_warm_model(cfg, warm_folder / "model")
 
+    task_eval = task_eval_callback(cfg, tokenizer, train_examples, eval_examples)
     stopper = StopOnSignal() if state.num_processes == 1 else None
     trainer = build_grpo_trainer(cfg, model, tokenizer, train_examples, eval_examples,
-                                 callbacks=[*(callbacks or []), *([stopper] if stopper else [])])
+                                 callbacks=[*(callbacks or []), *([task_eval] if task_eval else []),
+                                            *([stopper] if stopper else [])])
+    if task_eval: task_eval.attach(trainer)
     progress["trainer"] = trainer
     with interrupt_on_signals(handler=stopper.handle) if stopper else nullcontext():
         result = trainer.train(resume_from_checkpoint=resume)
@@ -502,7 +566,7 @@ def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress
                "metrics": metrics, "eval_metrics": eval_metrics, "reward_trend": reward_trend(entries),
                "data": {"train": train_stats, "eval": eval_stats}, "sft_warmup": warm_summary,
                "model": model_summary(trainer.model), "generation": "vllm" if trainer.args.use_vllm else "transformers",
-               "versions": _versions()}
+               "task_eval": task_eval.summary(time.time() - start) if task_eval else None, "versions": _versions()}
     if state.is_main_process:
         _write_json(summary, out / TRAIN_RESULTS_FILE)
         (out / TRAIN_INTERRUPTED_FILE).unlink(missing_ok=True)
@@ -520,21 +584,36 @@ def parse_train_args(argv: list[str] | None = None) -> tuple[argparse.Namespace,
 
 def main(argv: list[str] | None = None, prog: str = "python -m grpo_nb.train") -> int:
     "Command-line entry point: load the recipe (with overrides) and `train` it; messages start with `prog`."
-    from grpo_nb.pipeline import setup_environment, setup_logging
+    from grpo_nb.pipeline import setup_environment
     args, overrides = parse_train_args(argv)
     try: cfg = load_recipe(args.recipe, overrides)
     except (RecipeError, FileNotFoundError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr); return 2
     setup_environment(cfg)
     is_main = int(os.environ.get("RANK", "0")) == 0
-    setup_logging(Path(cfg.training.output_dir) / "train.log" if is_main else None)
+    out = Path(cfg.training.output_dir)
+    try:      # one process: lock before the first write (train.log); several: `train` locks on the main process
+        lock = lock_output_dir(out, _SingleProcess()) if os.environ.get("WORLD_SIZE", "1") in ("", "1") else None
+    except RunError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr); return 2
+    try: return _main(cfg, args, prog, is_main, out)
+    finally:
+        if lock is not None: release_run_lock(lock)
+
+class _SingleProcess:
+    "The distributed state of a run of one process."
+    is_main_process, num_processes = True, 1
+
+def _main(cfg: RecipeConfig, args, prog: str, is_main: bool, out: Path) -> int:
+    from grpo_nb.pipeline import setup_logging
+    setup_logging(out / "train.log" if is_main else None)
     if os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") and "WORLD_SIZE" not in os.environ:
         log.warning("running as ONE CPU process: `accelerate launch --cpu` starts one process whatever --num_processes "
                     "says. For N CPU processes: ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes N …")
     try:
         with interrupt_on_signals():
             summary = train(cfg, resume_from_checkpoint=args.resume_from_checkpoint)
-    except (RunExistsError, FileNotFoundError) as e:   # a finished run, an unfinished one, a missing checkpoint
+    except (RunExistsError, FileNotFoundError, RunError) as e:   # a finished run, an unfinished one, in use, …
         print(f"{prog}: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:                     # Ctrl-C or SIGTERM: one line, and the run stays resumable
         from grpo_nb.config import signal_exit_code

@@ -162,3 +162,51 @@ def test_ctrl_c_is_one_line_no_traceback_and_the_run_is_marked_interrupted(tmp_p
     marker = json.loads((out / TRAIN_INTERRUPTED_FILE).read_text())
     assert marker["signal"] == "SIGINT" and marker["global_step"] >= 2
     assert list_checkpoints(out), "checkpoints saved before Ctrl-C are kept"
+
+
+# --- round 2: a torn warm-up model never blocks resume; the output_dir has one writer ------------------------------
+def cut(path: Path) -> None:
+    data = path.read_bytes(); path.write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize("damage,named", [
+    (lambda w: cut(w / "model" / "model.safetensors"), "model.safetensors is truncated ("),
+    (lambda w: (w / "model" / "model.safetensors").unlink(), "no model weights (model.safetensors)"),
+    (lambda w: (w / "warmup_results.json").write_text('{"steps": 2, "last_lo'), "a torn warmup_results.json"),
+], ids=["weights-cut", "weights-gone", "marker-torn"])
+def test_a_torn_warmup_model_is_redone_on_resume_with_a_warning(tmp_path, cache_dir, monkeypatch, caplog, damage,
+                                                               named):
+    monkeypatch.setenv("GRPO_NB_CACHE", str(cache_dir))
+    out = tmp_path / "train"
+    args = FAST[:-6] + ["--sft_warmup_steps", "2", "--sft_warmup_batch_size", "4", "--disable_tqdm", "true",
+                        "--report_to", "none", "--max_steps", "1", "--save_steps", "1", "--output_dir", str(out)]
+    train(load_recipe("demo", args))
+    warm = out / "sft_warmup"
+    damage(warm)
+    with caplog.at_level(logging.WARNING, logger="grpo_nb.train"):
+        summary = train(load_recipe("demo", [*args[:-6], "--max_steps", "2", "--save_steps", "1", "--output_dir",
+                                             str(out), "--overwrite", "true"]), resume_from_checkpoint="latest")
+    assert (summary["global_step"], summary["resumed_from"]) == (2, str(out / "checkpoint-1"))
+    warning = f"resuming: the saved warm-up model {warm / 'model'} cannot be used ("
+    assert warning in caplog.text and named in caplog.text and "doing the warm-up again" in caplog.text
+    assert summary["sft_warmup"]["steps"] == 2 and "reloaded" not in summary["sft_warmup"]
+    from grpo_nb.model import model_folder_problem
+    assert model_folder_problem(warm / "model") is None                    # saved whole again
+    assert json.loads((warm / "warmup_results.json").read_text())["steps"] == 2
+    assert steps(out) == [1, 2] and not (out / ".lock").exists()
+
+
+def test_train_refuses_an_output_dir_held_by_another_process(tmp_path, cache_dir, monkeypatch):
+    from grpo_nb.files import RunLockedError
+    monkeypatch.setenv("GRPO_NB_CACHE", str(cache_dir))
+    out = tmp_path / "train"; out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from grpo_nb.files import acquire_run_lock; "
+                               "acquire_run_lock(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLockedError, match=rf"training output_dir {out} is in use by pid {holder.pid}"):
+            train(load_recipe("demo", FAST + ["--max_steps", "1", "--output_dir", str(out)]))
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]             # nothing touched
+    finally:
+        holder.kill(); holder.wait()

@@ -119,3 +119,151 @@ def test_the_console_script_itself_exits_2_without_a_traceback(roots):
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("grpo-nb pipeline: error: unknown stage 'evalute'")
+
+
+# ---------------------------------------------------------------- round 2, family 8: a file that is neither kind
+
+@pytest.mark.parametrize("kind", ["opinion", "next_video", None])
+def test_a_file_of_neither_kind_is_refused_saying_what_its_rows_hold(tmp_path, kind):
+    path = tmp_path / "rows.jsonl"; path.write_text('{"a": 1}\n{"a": 2, "b": [1]}\n')
+    args = ["score", "--predictions", str(path), *(["--kind", kind] if kind else []), "--out", str(tmp_path / "m.json")]
+    line = one_error_line(*run_cli(*args), "score")
+    needs = {"opinion": "before and after opinions and a completion", "next_video": "a gold_index and a completion"}
+    if kind: assert line == (f"grpo-nb score: error: --kind {kind}, but {path} does not look like {kind} predictions: "
+                             f"its rows have a, b; {kind} predictions need {needs[kind]}")
+    else: assert "cannot tell the kind of predictions" in line and "its rows have a, b" in line
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("content,looks", [("[1, 2]\n[3]\n", "line 1 is a JSON list, expected an object"),
+                                          ('"text"\n', "line 1 is a JSON str, expected an object"),
+                                          ("{}\n{}\n", "its rows have no fields")])
+def test_rows_that_are_not_objects_say_so(tmp_path, content, looks):
+    path = tmp_path / "rows.jsonl"; path.write_text(content)
+    line = one_error_line(*run_cli("score", "--predictions", str(path), "--kind", "next_video"), "score")
+    assert looks in line, line
+
+
+def test_prepared_examples_are_not_predictions(tmp_path):
+    row = {k: v for k, v in NEXT_VIDEO_ROW.items() if k != "completion"}
+    path = write_rows(tmp_path / "examples.jsonl", row)
+    line = one_error_line(*run_cli("score", "--predictions", str(path), "--kind", "next_video"), "score")
+    assert line.startswith(f"grpo-nb score: error: {path} has a gold_index but no completions (completion, gpt_output, "
+                           "raw_output, prediction): prepared examples or labels, not predictions?"), line
+
+
+def test_score_records_the_code_that_scored(tmp_path):
+    from grpo_nb import __version__
+    path = write_rows(tmp_path / "nv.jsonl", NEXT_VIDEO_ROW)
+    assert run_cli("score", "--predictions", str(path), "--out", str(tmp_path / "m.json"))[0] == 0
+    provenance = json.loads((tmp_path / "m.json").read_text())["provenance"]
+    assert provenance["package_version"] == __version__ and "commit" in provenance and "source" in provenance
+
+
+# ---------------------------------------------------------------- round 2, family 11: paths, levels, pipes, signals
+
+def test_score_on_a_folder_and_into_a_folder_or_under_a_file(tmp_path):
+    path = write_rows(tmp_path / "nv.jsonl", NEXT_VIDEO_ROW)
+    assert one_error_line(*run_cli("score", "--predictions", str(tmp_path)), "score") == (
+        f"grpo-nb score: error: --predictions {tmp_path} is a folder; name the predictions file in it "
+        f"(e.g. {tmp_path / 'next_video' / 'predictions.jsonl'})")
+    assert one_error_line(*run_cli("score", "--predictions", str(path), "--out", str(tmp_path)), "score") == (
+        f"grpo-nb score: error: --out {tmp_path} is a folder; name the file to write (e.g. {tmp_path / 'metrics.json'})")
+    for out in ("/dev/null/x.json", str(path / "m.json")):
+        line = one_error_line(*run_cli("score", "--predictions", str(path), "--out", out), "score")
+        assert line.endswith("is a file, not a folder"), line
+
+
+def test_report_into_dev_null_is_one_line(tmp_path):
+    from test_reports import make_run
+    run = make_run(tmp_path / "runs" / "demo")
+    assert one_error_line(*run_cli("report", "--run", str(run), "--out", "/dev/null"), "report") == (
+        "grpo-nb report: error: cannot use /dev/null: a file is in the way where a folder is needed; choose another path")
+    line = one_error_line(*run_cli("report", "--run", str(run), "--out", "/dev/null/sub"), "report")
+    assert line == "grpo-nb report: error: cannot use /dev/null/sub: a part of the path is a file, not a folder; choose another path"
+
+
+def test_prepare_under_a_file_and_an_unknown_split_are_one_line(roots):
+    line = one_error_line(*run_cli("prepare", "--recipe", "demo", "--out", "/dev/null/sub", "--embedded_participants", "40",
+                                   "--no-audit"), "prepare")
+    assert line == "grpo-nb prepare: error: cannot use /dev/null/sub: a part of the path is a file, not a folder; choose another path"
+    line = one_error_line(*run_cli("prepare", "--recipe", "demo", "--out", str(roots / "p"), "--split", "validaton",
+                                   "--embedded_participants", "40", "--no-audit"), "prepare")
+    assert "no split 'validaton'" in line and "Did you mean 'validation'?" in line
+    assert not (roots / "p" / "examples.jsonl").exists()
+
+
+@pytest.mark.parametrize("error,message", [
+    (OSError(28, "No space left on device", "runs/x/evaluate/metrics.json"),
+     "no space left on the device writing runs/x/evaluate/metrics.json; what was finished is kept: fix it and run the "
+     "same command again to resume"),
+    (OSError(30, "Read-only file system", "runs/x"), "the file system is read-only writing runs/x; what was finished is kept"),
+    (PermissionError(13, "Permission denied", "runs/x/.lock"), "permission denied writing runs/x/.lock; what was finished"),
+    (PermissionError(1, "Operation not permitted", "runs/x"), "operation not permitted writing runs/x;"),
+    (NotADirectoryError(20, "Not a directory", "a/file/x"), "cannot use a/file/x: a part of the path is a file, not a folder"),
+    (IsADirectoryError(21, "Is a directory", "runs/x"), "cannot use runs/x: it is a folder, not a file; choose another path"),
+    (FileExistsError(17, "File exists", "reports/x"), "cannot use reports/x: a file is in the way where a folder is needed"),
+    (OSError(36, "File name too long", "x" * 300), "cannot use " + "x" * 300 + ": the path is too long"),
+])
+@pytest.mark.parametrize("command", ["config", "score", "pipeline"])
+def test_every_disk_or_path_error_of_every_command_is_one_line(monkeypatch, command, error, message):
+    from grpo_nb import cli
+    def raising(args, overrides): raise error
+    monkeypatch.setitem(cli.COMMANDS, command, raising)
+    args = {"config": ["config"], "score": ["score", "--predictions", "p.jsonl"], "pipeline": ["pipeline", "--recipe", "demo"]}
+    line = one_error_line(*run_cli(*args[command]), command)
+    assert line.startswith(f"grpo-nb {command}: error: {message}"), line
+
+
+def test_a_papermill_failure_and_a_run_error_are_one_line(monkeypatch):
+    from papermill.exceptions import PapermillExecutionError
+    from grpo_nb import cli
+    from grpo_nb.pipeline import RunError
+    def failing(args, overrides): raise PapermillExecutionError(2, 7, "1/0", "ZeroDivisionError", "division by zero\nmore", [])
+    monkeypatch.setitem(cli.COMMANDS, "pipeline", failing)
+    assert one_error_line(*run_cli("pipeline", "--recipe", "demo", "--via", "papermill"), "pipeline") == (
+        "grpo-nb pipeline: error: notebook (run by papermill) failed in cell [7]: ZeroDivisionError: division by zero")
+    def run_error(args, overrides): raise RunError("notebook runs/x/notebooks/train.ipynb failed: ValueError: boom")
+    monkeypatch.setitem(cli.COMMANDS, "pipeline", run_error)
+    assert one_error_line(*run_cli("pipeline", "--recipe", "demo"), "pipeline") == (
+        "grpo-nb pipeline: error: notebook runs/x/notebooks/train.ipynb failed: ValueError: boom")
+
+
+def console(*args, env=None, shell=None, timeout=120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})}
+    cmd = shell if shell else [sys.executable, "-m", "grpo_nb", *args]
+    return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, shell=bool(shell),
+                          executable="/bin/bash" if shell else None)
+
+
+@pytest.mark.parametrize("level,warned", [("VERBOSE", True), ("debug", False)])
+def test_an_unknown_loglevel_is_a_warning_naming_the_valid_ones(level, warned):
+    proc = console("config", "--recipe", "demo", env={"LOGLEVEL": level})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["recipe"].endswith("demo.yaml")
+    warning = (f"grpo-nb: warning: LOGLEVEL='{level}' is not a log level (use one of DEBUG, INFO, WARNING, ERROR, "
+               "CRITICAL); using INFO")
+    assert (warning in proc.stderr) is warned, proc.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    proc = console(shell=f"{sys.executable} -m grpo_nb config --keys | head -1; exit ${{PIPESTATUS[0]}}")
+    assert proc.stdout == "accelerate_config\tscript\n"
+    assert proc.stderr == "" and proc.returncode == 141, (proc.returncode, proc.stderr)
+
+
+def test_sighup_interrupts_like_sigterm_with_status_129(tmp_path):
+    import signal, time
+    script = ("import time, sys\nfrom grpo_nb import cli\n"
+              "def slow(args, overrides):\n    print('started', flush=True); time.sleep(60); return 0\n"
+              "cli.COMMANDS['config'] = slow\nsys.exit(cli.main(['config']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.stdout.readline() == "started\n"
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 129, err
+    assert err.strip().splitlines()[-1] == ("grpo-nb config: interrupted by SIGHUP; what was finished is kept: run the "
+                                            "same command again to resume")
+    from grpo_nb.config import STOP_SIGNALS
+    assert signal.SIGHUP in STOP_SIGNALS and signal.SIGTERM in STOP_SIGNALS

@@ -207,3 +207,169 @@ def test_streamed_prepare_failure_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match=r"every row was dropped .*gold_not_on_slate="):
         prepare_split_to_file(cfg, "train", tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# family 10, round 2: bounded lines, blank lines, decompression bombs, walks that stay inside the source ----------
+
+def gz(path: Path, *pieces: bytes) -> Path:
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        for piece in pieces: f.write(piece)
+    return path
+
+
+def rows_bytes(rows) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+
+
+def test_one_line_bomb_is_a_counted_line_too_long_drop_without_holding_it(tmp_path):
+    import tracemalloc
+    from grpo_nb import data
+    huge = b'{"participant_id": "' + b"x" * (4 * data.MAX_LINE_BYTES) + b'"}\n'      # 64 MiB in one line, ~64 KB gz
+    path = gz(tmp_path / "bomb.jsonl.gz", rows_bytes(GOOD[:3]), huge, rows_bytes(GOOD[3:]))
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try: rows = load_slates(path)
+    finally: peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+    assert peak < data.MAX_LINE_BYTES + 8 * 2**20, peak                   # never the 64 MiB line
+    kept, stats = clean_rows(rows)
+    assert (stats.rows_in, stats.rows_kept, stats.dropped) == (7, 6, {"line_too_long": 1})
+    assert [r["participant_id"] for r in kept] == [r["participant_id"] for r in GOOD]
+
+
+def test_line_too_long_is_counted_in_prepare_stats(tmp_path):
+    from grpo_nb import data
+    rows = generate_rows(n_participants=40, seed=1)
+    path = gz(tmp_path / "rows.jsonl.gz", rows_bytes(rows), b'{"a": "' + b"y" * (data.MAX_LINE_BYTES + 1) + b'"}\n')
+    cfg = load_recipe("demo", overrides={"dataset_name": str(path)}, hardware_checks=False)
+    stats, _ = prepare_split_to_file(cfg, "train", tmp_path / "out")
+    assert stats["dropped"]["line_too_long"] == 1 and stats["rows_in"] + stats["splits"]["eval"]["rows"] > len(rows)
+
+
+def test_decompression_bomb_is_refused_by_its_expansion(tmp_path, monkeypatch):
+    from grpo_nb import data
+    monkeypatch.setattr(data, "GZIP_EXPANSION_FROM", 2**20)              # the 256 MiB floor, scaled down for speed
+    path = gz(tmp_path / "bomb.jsonl.gz", rows_bytes(GOOD), b"\n" * (8 * 2**20), b" " * (8 * 2**20))
+    with pytest.raises(SlateSourceError, match=r"bomb.jsonl.gz: decompresses to more than \d+ MiB, over 100x its "
+                                               r"[\d,]+ bytes \(MAX_GZIP_EXPANSION\): a decompression bomb.*gunzip it"):
+        load_slates(path)
+    with pytest.raises(SlateSourceError, match=r"decompression bomb"):                 # .json and .csv alike
+        load_slates(gz(tmp_path / "bomb.json.gz", b"[" + b" " * (8 * 2**20) + b"]"))
+    with pytest.raises(SlateSourceError, match=r"decompression bomb"):
+        load_slates(gz(tmp_path / "bomb.csv.gz", b"a,b\n" + b"\n" * (8 * 2**20)))
+
+
+def test_64kb_of_gzipped_blank_lines_is_fast_and_not_a_row(tmp_path):
+    import time
+    blanks = b"\n" * (64 * 2**20)                                      # ~64 KB gzipped, 67 million blank lines
+    path = gz(tmp_path / "blank.jsonl.gz", blanks, rows_bytes(GOOD[:3]), b" \t\r\n" * 2**20, rows_bytes(GOOD[3:]))
+    start = time.perf_counter()
+    kept, stats = clean_rows(load_slates(path))
+    assert time.perf_counter() - start < 8                           # was 21 s (40 s through the CLI)
+    assert (stats.rows_in, stats.rows_kept, stats.dropped) == (6, 6, {})
+    only = gz(tmp_path / "only.jsonl.gz", blanks)
+    start = time.perf_counter()
+    with pytest.raises(SlateSourceError, match=r"no rows to load: .*only.jsonl.gz: empty file"):
+        load_slates(only)
+    assert time.perf_counter() - start < 8
+
+
+def test_error_line_numbers_count_the_skipped_blank_lines(tmp_path):
+    path = gz(tmp_path / "r.jsonl.gz", b"\n" * 1_000_000, rows_bytes(GOOD[:1]), b"\n\n", b"{oops\n")
+    with pytest.raises(SlateSourceError, match=r"r.jsonl.gz: line 1000004 is not valid JSON"):
+        load_slates(path)
+
+
+@pytest.mark.parametrize("line,kind", [(b"[]", "list"), (b"null", "NoneType"), (b'"x"', "str"), (b"7", "int")])
+def test_a_million_non_object_lines_fail_at_the_first(tmp_path, line, kind):
+    import time
+    path = gz(tmp_path / "r.jsonl.gz", (line + b"\n") * 1_000_000)
+    start = time.perf_counter()
+    with pytest.raises(SlateSourceError, match=rf"r.jsonl.gz: line 1 is a JSON {kind}, expected an object"):
+        load_slates(path)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_million_empty_objects_load_linearly_and_name_the_missing_columns(tmp_path):
+    from grpo_nb.data import MissingColumnError
+    rows = load_slates(gz(tmp_path / "r.jsonl.gz", b"{}\n" * 1_000_000))
+    assert len(rows) == 1_000_000
+    with pytest.raises(MissingColumnError, match=r"missing required column\(s\): 'issue'"):
+        clean_rows(rows)
+
+
+def test_csv_line_over_the_cap_is_a_named_error(tmp_path, monkeypatch):
+    from grpo_nb import data
+    monkeypatch.setattr(data, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "r.csv"
+    path.write_text("participant_id,title\np1,short\np2," + "x" * 2000 + "\np3,ok\n")
+    with pytest.raises(SlateSourceError, match=r"r.csv: line 3 is longer than 1,000 bytes \(MAX_LINE_BYTES\)"):
+        load_slates(path)
+
+
+def test_parquet_row_group_over_the_cap_is_a_named_error(tmp_path, monkeypatch):
+    import pyarrow as pa, pyarrow.parquet as pq
+    from grpo_nb import data
+    pq.write_table(pa.table({"participant_id": ["p1", "p2"], "title": ["x", "y" * 5000]}), tmp_path / "r.parquet")
+    assert len(load_slates(tmp_path / "r.parquet")) == 2
+    monkeypatch.setattr(data, "MAX_ROW_GROUP_BYTES", 4000)
+    with pytest.raises(SlateSourceError, match=r"r.parquet: row group 0 is \d+ MiB uncompressed \(2 rows\), over the "
+                                               r"0 MiB read at once \(MAX_ROW_GROUP_BYTES\)"):
+        load_slates(tmp_path / "r.parquet")
+
+
+def test_json_file_over_the_whole_file_cap_is_a_named_error(tmp_path, monkeypatch):
+    from grpo_nb import data
+    (tmp_path / "r.json").write_text(json.dumps(GOOD))
+    assert len(load_slates(tmp_path / "r.json")) == 6
+    monkeypatch.setattr(data, "MAX_WHOLE_FILE_BYTES", 1000)
+    with pytest.raises(SlateSourceError, match=r"r.json: more than 0 MiB, the most a .json file is read whole"):
+        load_slates(tmp_path / "r.json")
+
+
+def test_symlink_to_root_or_outside_the_source_is_skipped_and_named(tmp_path, caplog):
+    from grpo_nb.data import walk_files
+    write_jsonl(tmp_path / "data" / "rows.jsonl", GOOD)
+    write_jsonl(tmp_path / "elsewhere" / "more.jsonl", GOOD)
+    os.symlink("/", tmp_path / "data" / "root")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "data" / "sub")
+    os.symlink(tmp_path / "data", tmp_path / "data" / "self")                 # inside: followed, entered once
+    signal.alarm(20)
+    try:
+        assert len(load_slates(tmp_path / "data")) == 6
+        assert len(load_slates(str(tmp_path / "data" / "**" / "*.jsonl"))) == 6
+        assert len(safe_glob(str(tmp_path / "data" / "**"))) == 1
+    finally: signal.alarm(0)
+    assert f"skipped 2 symlinked folder(s) that point outside it: {tmp_path / 'data' / 'root'} -> /" in caplog.text
+    skipped = []
+    walk_files(tmp_path / "data", skipped=skipped)
+    assert skipped == [tmp_path / "data" / "root", tmp_path / "data" / "sub"]
+    assert len(load_slates(str(tmp_path / "*" / "*.jsonl"))) == 12           # a glob whose fixed part holds both
+
+
+def test_walk_over_the_entry_limit_is_a_named_error(tmp_path, monkeypatch):
+    from grpo_nb import data
+    for i in range(30): write_jsonl(tmp_path / "d" / f"f{i}" / "rows.jsonl", GOOD[:1])
+    monkeypatch.setattr(data, "MAX_WALK_ENTRIES", 25)
+    with pytest.raises(SlateSourceError, match=r"d: more than 25 files and folders under it \(MAX_WALK_ENTRIES\)"):
+        load_slates(tmp_path / "d")
+    with pytest.raises(SlateSourceError, match=r"more than 25 files and folders"):
+        load_slates(str(tmp_path / "**" / "*.jsonl"))
+
+
+# family 9, round 2: the same rows twice under other names ---------------------------------------------------------
+
+def test_jsonl_and_its_gz_copy_in_one_folder_is_refused(tmp_path):
+    write_jsonl(tmp_path / "rows.jsonl", GOOD)
+    gz(tmp_path / "rows.jsonl.gz", (tmp_path / "rows.jsonl").read_bytes())
+    with pytest.raises(SameDataTwiceError, match=r"rows.jsonl and rows.jsonl.gz \(in .*\)\. They would be loaded"):
+        load_slates(tmp_path)
+
+
+def test_same_rows_under_two_stems_are_counted_duplicates(tmp_path):
+    write_jsonl(tmp_path / "gun.jsonl", GOOD)
+    write_jsonl(tmp_path / "gun_copy.jsonl", GOOD)
+    kept, stats = clean_rows(load_slates(tmp_path))
+    assert (stats.rows_in, stats.rows_kept, stats.dropped) == (12, 6, {"duplicate_row": 6})
+    cfg = load_recipe("demo", overrides={"dataset_name": str(tmp_path)}, hardware_checks=False)
+    stats, _ = prepare_split_to_file(cfg, "train", tmp_path / "out")
+    assert stats["dropped"].get("duplicate_row", 0) + stats["splits"]["eval"]["rows"] >= 1

@@ -54,7 +54,7 @@ def test_a_stale_lock_is_reported_and_taken_over(roots, caplog):
     (folder / ".lock").write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(), "started": "t0"}))
     record = report_only("stale")
     assert record["stages"]["report"]["status"] == "done"
-    assert "removing a stale lock" in caplog.text and f"pid {dead.pid}" in caplog.text
+    assert "taking over a stale lock" in caplog.text and f"pid {dead.pid} is gone" in caplog.text
     assert not (folder / ".lock").exists()                                 # released after the run
 
 
@@ -206,3 +206,275 @@ def test_the_executed_report_notebook_keeps_no_token(roots, monkeypatch):
     notebook = roots[0] / "nb-secret" / "notebooks" / "report.ipynb"
     assert notebook.is_file() and TOKEN not in notebook.read_text()
     assert TOKEN.encode() not in all_bytes(roots[0] / "nb-secret") + all_bytes(roots[1] / "nb-secret")
+
+
+# --- family 2, round 2: the lock itself, and the commands that write a folder besides the pipeline ----------------
+LOCK_RACE = r'''
+import contextlib, errno, json, os, socket, sys, tempfile
+from pathlib import Path
+from grpo_nb import files
+
+def trial(folder, contenders, unguarded, no_link, stale):
+    if stale:   # every contender first finds a dead owner's lock and races to break it
+        (folder / ".lock").write_text(json.dumps({"pid": 2 ** 22 + 11, "host": socket.gethostname(), "started": "t"}))
+    results_r, results_w = os.pipe(); go_r, go_w = os.pipe(); end_r, end_w = os.pipe()
+    kids = []
+    for _ in range(contenders):
+        pid = os.fork()
+        if pid == 0:
+            for fd in (results_r, go_w, end_w): os.close(fd)
+            if unguarded: files.folder_guard = lambda folder, timeout=0: contextlib.nullcontext(False)
+            if no_link:
+                def no_links(a, b): raise OSError(errno.EPERM, "no hard links here")
+                os.link = no_links
+            os.read(go_r, 1)
+            try: files.acquire_run_lock(folder); outcome = b"O"
+            except files.RunLockedError: outcome = b"R"
+            except BaseException: outcome = b"E"
+            os.write(results_w, outcome)
+            os.read(end_r, 1)                  # hold the lock until every contender has tried
+            os._exit(0)
+        kids.append(pid)
+    for fd in (results_w, go_r, end_r): os.close(fd)
+    os.write(go_w, b"x" * contenders)
+    got = b""
+    while len(got) < contenders: got += os.read(results_r, 64)
+    os.write(end_w, b"x" * contenders)
+    for kid in kids: os.waitpid(kid, 0)
+    for fd in (results_r, go_w, end_w): os.close(fd)
+    return got.decode()
+
+trials, contenders, unguarded, no_link, stale = int(sys.argv[1]), int(sys.argv[2]), *(a == "1" for a in sys.argv[3:6])
+root = Path(tempfile.mkdtemp())
+outcomes = []
+for i in range(trials):
+    (root / f"t{i}").mkdir()
+    outcomes.append(trial(root / f"t{i}", contenders, unguarded, no_link, stale))
+print(json.dumps(outcomes))
+'''
+
+
+@pytest.mark.parametrize("trials,unguarded,no_link,stale", [
+    (100, False, False, False),      # the normal case: a folder flock and an atomic hard link
+    (100, False, False, True),       # all contenders find a stale lock and race to take it over
+    (60, True, False, True),         # no folder flock (some network file systems): the link alone, stale lock
+    (60, False, True, False),        # no hard links: O_EXCL, and an empty young lock file counts as live
+    (60, True, True, True),          # neither: a stale lock moved aside and compared before it is dropped
+], ids=["fresh", "stale", "stale-no-flock", "fresh-no-link", "stale-no-flock-no-link"])
+def test_concurrent_lock_races_have_exactly_one_owner(trials, unguarded, no_link, stale):
+    """Four processes race for one folder's lock, `trials` times: exactly one owner each time, the rest refused."""
+    result = subprocess.run([sys.executable, "-c", LOCK_RACE, str(trials), "4", *("1" if f else "0" for f in
+                                                                                  (unguarded, no_link, stale))],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcomes = json.loads(result.stdout)
+    assert len(outcomes) == trials
+    assert [o.count("O") for o in outcomes] == [1] * trials, outcomes
+    assert all(sorted(o) == ["O", "R", "R", "R"] for o in outcomes), outcomes     # refused, never an error
+
+
+def test_a_lock_naming_a_reused_pid_is_stale(roots, caplog):
+    """The lock's pid is alive but belongs to another process now (its start time differs): taken over."""
+    from grpo_nb.files import process_start_time
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = process_start_time(sleeper.pid)
+        if started is None: pytest.skip("no /proc start times here")
+        folder = roots[0] / "reused"; folder.mkdir(parents=True)
+        (folder / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(), "started": "t0",
+                                                  "pid_start": started - 100}))
+        assert report_only("reused")["stages"]["report"]["status"] == "done"
+        assert f"pid {sleeper.pid} now belongs to another process" in caplog.text
+    finally:
+        sleeper.kill(); sleeper.wait()
+
+
+def test_every_refusal_names_the_lock_file_to_remove(roots):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder = roots[0] / "named"; folder.mkdir(parents=True)
+        lock = folder / ".lock"
+        for owner in ({"pid": sleeper.pid, "host": socket.gethostname(), "started": "t0"},      # no start time kept
+                      {"pid": 12, "host": "gpu-node-17", "started": "t0"}):                     # another host
+            lock.write_text(json.dumps(owner))
+            with pytest.raises(RunLockedError, match=rf"remove the lock file {lock}$"):
+                report_only("named")
+        lock.write_text("")                                                     # empty and young: being written
+        with pytest.raises(RunLockedError, match=rf"still empty.*remove the lock file {lock}$"):
+            report_only("named")
+    finally:
+        sleeper.kill(); sleeper.wait()
+
+
+HOLD_LOCK = ("import sys, time; from grpo_nb.files import acquire_run_lock; from pathlib import Path; "
+             "p = Path(sys.argv[1]); p.mkdir(parents=True, exist_ok=True); acquire_run_lock(p); "
+             "print('held', flush=True); time.sleep(60)")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_second_evaluate_or_train_into_a_held_folder_exits_2_naming_the_lock(roots, tmp_path, command):
+    """`grpo-nb evaluate --out X` / `grpo-nb train --output_dir X` while another process writes X: refused, exit 2,
+    one line, nothing written (before: both ran, 80 prediction rows for 40 examples)."""
+    folder = tmp_path / "shared"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = (["evaluate", "--recipe", "demo", "--out", str(folder)] if command == "evaluate"
+                else ["train", "--recipe", "demo", "--output_dir", str(folder)])
+        env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+        second = subprocess.run([sys.executable, "-m", "grpo_nb", *args], env=env, capture_output=True, text=True,
+                                timeout=300)
+        what = "evaluation folder" if command == "evaluate" else "training output_dir"
+        assert second.returncode == 2, second.stderr[-3000:]
+        assert f"grpo-nb {command}: error: {what} {folder} is in use by pid {holder.pid} on this host" in second.stderr
+        assert f"remove the lock file {folder / '.lock'}" in second.stderr and "Traceback" not in second.stderr
+        assert sorted(p.name for p in folder.iterdir()) == [".lock"]                  # nothing else was written
+    finally:
+        holder.kill(); holder.wait()
+
+
+def test_evaluate_takes_and_releases_its_folder_lock_reentrantly(roots, monkeypatch, tmp_path):
+    """The pipeline's evaluate stage holds `evaluate/.lock` while `evaluate` (same process) takes it again."""
+    seen = {}
+    def fake(cfg, model_path, out, *rest):
+        seen["lock"] = json.loads((out / ".lock").read_text())["pid"]
+        return {"next_video": {}}
+    monkeypatch.setattr(pipeline, "_evaluate", fake)
+    record = run_pipeline("demo", stages="evaluate", name="reenter")
+    assert seen["lock"] == os.getpid() and record["stages"]["evaluate"]["status"] == "done"
+    assert not list((roots[0] / "reenter").rglob(".lock"))                     # all released
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(RunError, match=r"evaluation folder .*afile is a file, not a folder"):
+        pipeline.evaluate(load_recipe("demo"), None, tmp_path / "afile")
+
+
+# --- family 1, round 2: SIGHUP like SIGTERM; papermill failures named ---------------------------------------------
+SIGHUP_DURING_REPORT = r'''
+import os, signal, sys
+from grpo_nb import cli, pipeline
+def hung_up(layout, via):
+    os.kill(os.getpid(), signal.SIGHUP)
+    raise AssertionError("SIGHUP did not interrupt")
+pipeline._run_report = hung_up
+sys.exit(cli.main(["pipeline", "--recipe", "demo", "--name", "hup", "--stages", "report"]))
+'''
+
+
+def test_sighup_records_the_stage_as_interrupted_exits_129_and_resumes(roots):
+    env = dict(os.environ, GRPO_NB_RUNS=str(roots[0]), GRPO_NB_REPORTS=str(roots[1]), HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-c", SIGHUP_DURING_REPORT], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 128 + signal.SIGHUP, result.stderr[-3000:]
+    assert "SIGHUP" in result.stderr and "Traceback" not in result.stderr
+    record = json.loads((roots[0] / "hup" / "run.json").read_text())
+    assert record["stages"]["report"]["status"] == "interrupted" and "SIGHUP" in record["stages"]["report"]["error"]
+    assert not (roots[0] / "hup" / ".lock").exists()
+    assert report_only("hup")["stages"]["report"]["status"] == "done"
+
+
+FAILING_NOTEBOOK = {"cells": [
+    {"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]}, "source": "marker = 'x'", "outputs": [],
+     "execution_count": None},
+    {"cell_type": "code", "id": "fails", "metadata": {},
+     "source": "raise ValueError(f'the failing cell says {marker}')", "outputs": [],
+     "execution_count": None}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_a_failing_papermill_notebook_is_a_run_error_naming_it_and_the_cell(tmp_path, monkeypatch):
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "nbs" / "broken.ipynb").write_text(json.dumps(FAILING_NOTEBOOK))
+    monkeypatch.setattr(pipeline, "repo_root", lambda start=None: tmp_path)
+    executed = tmp_path / "run" / "notebooks" / "broken.ipynb"
+    with pytest.raises(RunError) as e:
+        pipeline._papermill("broken.ipynb", executed, {"marker": "here"}, tmp_path)
+    # cell 3 of the executed notebook: papermill inserts the injected parameters cell after the tagged one
+    assert str(e.value) == (f"broken.ipynb failed in cell 3 with ValueError: the failing cell says here (the executed "
+                            f"notebook, with the whole traceback, is {executed})")
+    assert executed.is_file()
+
+
+def test_a_failing_papermill_stage_is_recorded_failed(roots, monkeypatch):
+    from papermill.exceptions import PapermillExecutionError
+    def broken(notebook, output, parameters, cwd):
+        failure = PapermillExecutionError(3, 3, "x", "KeyError", "'accuracy'", [])
+        raise RunError(pipeline.papermill_failure(notebook, output, failure))
+    monkeypatch.setattr(pipeline, "_papermill", broken)
+    with pytest.raises(RunError, match=r"^report.ipynb failed in cell 3 with KeyError: 'accuracy' \(the executed"):
+        report_only("pmfail", via="papermill")
+    record = json.loads((roots[0] / "pmfail" / "run.json").read_text())
+    assert record["stages"]["report"]["status"] == "failed"
+    assert "report.ipynb failed in cell 3" in record["stages"]["report"]["error"]
+
+
+# --- family 12, round 2: a rerun stage clears what later stages made from it; provenance per stage ----------------
+def fake_stages(monkeypatch, calls):
+    def train(cfg, layout, via, overwrite):
+        calls.append("train"); layout.train.mkdir(parents=True, exist_ok=True)
+        (layout.train / "train_results.json").write_text("{}")
+    def evaluate(cfg, layout):
+        calls.append("evaluate"); layout.next_video.mkdir(parents=True, exist_ok=True)
+        (layout.next_video / "predictions.jsonl").write_text('{"example_id": "old"}\n')
+        (layout.evaluate / "done.json").write_text("{}")
+        return {}
+    def report(layout, via):
+        calls.append("report"); layout.report.mkdir(parents=True, exist_ok=True)
+        (layout.report / "README.md").write_text("# old"); return layout.report / "README.md"
+    monkeypatch.setattr(pipeline, "_run_train", train)
+    monkeypatch.setattr(pipeline, "_run_evaluate", evaluate)
+    monkeypatch.setattr(pipeline, "_run_report", report)
+
+
+def test_rerunning_train_clears_the_evaluation_and_report_made_from_the_old_model(roots, monkeypatch, caplog):
+    calls = []
+    fake_stages(monkeypatch, calls)
+    run_pipeline("demo", name="stale-marks")
+    layout = run_layout("stale-marks")
+    record = run_pipeline("demo", stages="train", name="stale-marks", overwrite=True)
+    assert calls == ["train", "evaluate", "report", "train"]
+    assert not (layout.evaluate / "done.json").exists() and not (layout.next_video / "predictions.jsonl").exists()
+    assert not (layout.report / "README.md").exists()
+    assert {s: record["stages"][s]["status"] for s in pipeline.STAGES} == {"train": "done", "evaluate": "cleared",
+                                                                           "report": "cleared"}
+    assert record["stages"]["evaluate"]["reason"] == "the train stage ran again"
+    assert "the evaluate and report output made from the previous train is removed" in caplog.text
+    # the next plain run evaluates and reports the new model instead of skipping on the stale markers
+    record = run_pipeline("demo", name="stale-marks")
+    assert calls[-2:] == ["evaluate", "report"] and record["stages"]["evaluate"]["status"] == "done"
+
+
+def test_rerunning_evaluate_clears_only_the_report(roots, monkeypatch):
+    calls = []
+    fake_stages(monkeypatch, calls)
+    run_pipeline("demo", name="re-eval")
+    layout = run_layout("re-eval")
+    (layout.evaluate / "done.json").unlink()                     # say, an evaluation interrupted on a rerun
+    record = run_pipeline("demo", stages="evaluate", name="re-eval")
+    assert calls == ["train", "evaluate", "report", "evaluate"]
+    assert (layout.train / "train_results.json").is_file() and not (layout.report / "README.md").exists()
+    assert record["stages"]["report"]["status"] == "cleared" and record["stages"]["train"]["status"] == "done"
+
+
+def test_each_stage_records_the_code_that_ran_it(roots, monkeypatch):
+    calls = []
+    fake_stages(monkeypatch, calls)
+    run_pipeline("demo", stages="train", name="per-stage")
+    path = roots[0] / "per-stage" / "run.json"
+    record = json.loads(path.read_text())
+    old = {"package_version": "0.0.1", "source": "/elsewhere", "commit": "a" * 40, "dirty": False}
+    record["stages"]["train"]["code"] = old                       # as if an older checkout had trained
+    path.write_text(json.dumps(record))
+    record = run_pipeline("demo", name="per-stage")
+    now = pipeline.code_version()
+    assert record["stages"]["train"]["code"] == old and record["stages"]["train"]["skipped"] is True
+    assert record["stages"]["evaluate"]["code"] == now == record["stages"]["report"]["code"]
+    assert record["commit"] == now["commit"]
+
+
+def test_provenance_reaches_the_task_evaluators_only_when_they_take_it():
+    def takes(model, *, provenance=None): pass
+    def older(model, *, batch_size=1): pass
+    assert pipeline.with_provenance(takes, {"batch_size": 2}, {"commit": "c"}) == {"batch_size": 2,
+                                                                                     "provenance": {"commit": "c"}}
+    assert pipeline.with_provenance(older, {"batch_size": 2}, {"commit": "c"}) == {"batch_size": 2}

@@ -148,3 +148,125 @@ def test_the_pipeline_never_snapshots_a_bomb_and_a_planted_snapshot_is_refused(t
     with pytest.raises(RecipeError, match="a YAML alias bomb"):
         load_recipe(planted)
     assert time.perf_counter() - start < 0.5
+
+
+# ---------------------------------------------------------------- round 2, family 7: every field swept
+
+def recipe_fields_with_choices():
+    from grpo_nb.config import CONFIG_CLASSES, field_choices
+    import dataclasses
+    return [(part, f.name) for part, cls in CONFIG_CLASSES.items() for f in dataclasses.fields(cls)
+            if f.init and field_choices(part, f.name)]
+
+
+ROUND2_BAD = {   # recipe line -> the exact sentence of the error
+    "dtype: float8": "dtype 'float8' is not a valid choice (did you mean 'float32'? choices: auto, bfloat16, float16, float32)",
+    "logging_steps: -1": "logging_steps must be > 0 (a count of steps, or a fraction of the run below 1), got -1.0",
+    "logging_steps: 0": "requires non-zero --logging_steps",   # TRL's own check, first
+    "optim: adamw_tourch": "optim 'adamw_tourch' is not a valid choice (did you mean 'adamw_torch'?",
+    "lr_scheduler_type: cosin": "lr_scheduler_type 'cosin' is not a valid choice (did you mean 'cosine'?",
+    "eval_strategy: step": "eval_strategy 'step' is not a valid choice (did you mean 'steps'?",
+    "loss_type: gpro": "loss_type 'gpro' is not a valid choice (did you mean 'grpo'?",
+    "vllm_mode: colocated": "vllm_mode 'colocated' is not a valid choice (did you mean 'colocate'?",
+    "scale_rewards: groups": "scale_rewards 'groups' is not a valid choice (did you mean 'group'?",
+    "report_to: [wandb, tensorbord]": "report_to 'tensorbord' is not a valid choice (did you mean 'tensorboard'?",
+    "bnb_4bit_quant_type: nf5": "bnb_4bit_quant_type 'nf5' is not a valid choice (did you mean 'nf4'?",
+    "log_level: verbose": "log_level 'verbose' is not a valid choice",
+    "option_fields: titles": "option_fields 'titles' is not a valid choice (did you mean 'title'?",
+    "dataloader_num_workers: -1": "dataloader_num_workers must be >= 0, got -1",
+    "warmup_steps: -0.1": "Got warmup_steps = -0.1, Expected value warmup_steps >= 0",   # transformers'
+    "vllm_gpu_memory_utilization: 1.5": "vllm_gpu_memory_utilization must be in (0, 1], got 1.5",
+    "vllm_server_port: 70000": "vllm_server_port must be a port in 1 .. 65535, got 70000",
+    "adam_beta2: 1.0": "adam_beta2 must be in [0, 1), got 1.0",
+    "delta: -1": "delta must be > 0 or null, got -1.0",
+    "neftune_noise_alpha: -1": "neftune_noise_alpha must be >= 0 or null, got -1.0",
+    "per_device_eval_batch_size: 0": "per_device_eval_batch_size must be at least 1, got 0",
+    "eval_max_new_tokens: .nan": "recipe key 'eval_max_new_tokens' expects an integer, got nan",
+    "max_title_chars: -1": "max_title_chars must be positive, got -1",
+    "dataset_name: " + "d" * 5000: "dataset_name is 5,000 characters, more than 4,096",
+    # family 9: unknown issues and studies name the nearest known one
+    "issues: [abortion]": "issues 'abortion' is not a valid choice (choices: gun_control, minimum_wage)",
+    "issues: ['Gun_Control ']": "issues 'Gun_Control ' is not a valid choice (did you mean 'gun_control'? choices: "
+                                "gun_control, minimum_wage)",
+    "issues: [gun_control, minimum_wag]": "issues 'minimum_wag' is not a valid choice (did you mean 'minimum_wage'?",
+    "studies: [study4]": "studies 'study4' is not a valid choice (did you mean 'study3'? choices: study1, study2, study3)",
+    "studies: Study2": "studies 'Study2' is not a valid choice (did you mean 'study2'?",
+}
+
+
+@pytest.mark.parametrize("line", list(ROUND2_BAD))
+def test_round2_a_bad_value_is_a_recipe_error_naming_key_and_value(tmp_path, line):
+    path = tmp_path / "r.yaml"
+    path.write_text(BASE + line + "\n")
+    start = time.perf_counter()
+    with pytest.raises(RecipeError) as e:
+        load_recipe(path)
+    assert ROUND2_BAD[line] in str(e.value), str(e.value)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("part,key", recipe_fields_with_choices())
+def test_every_field_with_choices_refuses_a_value_outside_them(part, key):
+    with pytest.raises(RecipeError, match=rf"{key} 'not_a_choice_zz' is not a valid choice \(.*choices: "):
+        load_recipe({"model_name_or_path": "embedded:tiny-qwen2", "bf16": False, key: "not_a_choice_zz"})
+
+
+def test_every_count_like_number_refuses_a_negative_value():
+    import dataclasses
+    from grpo_nb.config import CONFIG_CLASSES, _field_types
+    signed = {"local_rank", "entropy_coef", "entropy_coef_min", "entropy_coef_max"}   # -1 = unset / a signed coefficient
+    accepted = []
+    for part, cls in CONFIG_CLASSES.items():
+        types = _field_types(cls)
+        for f in dataclasses.fields(cls):
+            if not f.init or f.name in signed or str(types[f.name]) not in ("<class 'int'>", "<class 'float'>",
+                                                                           "int | None", "float | None"): continue
+            try: load_recipe({"model_name_or_path": "x", "bf16": False, "use_peft": True, f.name: -5})
+            except RecipeError as e: assert f.name in str(e), str(e)
+            else: accepted.append(f.name)
+    assert accepted == ["max_steps"] or accepted == [], accepted     # max_steps -5 is refused too; -1 is its "unset"
+
+
+def test_a_20mb_system_prompt_is_refused_at_load_in_milliseconds(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(RecipeError, match="system_prompt is 20,000,000 characters, more than 20,000"):
+        load_recipe("demo", {"system_prompt": "x" * 20_000_000})
+    path = tmp_path / "r.yaml"; path.write_text(BASE + "system_prompt: " + "x" * 20_000_000 + "\n")
+    with pytest.raises(RecipeError, match=r"is larger than 1,000,000 bytes \(a real recipe is about 2 KB\)"):
+        load_recipe(path)
+    assert time.perf_counter() - start < 2
+    assert load_recipe("demo", {"system_prompt": "y" * 20_000}).script.system_prompt == "y" * 20_000   # the cap itself
+
+
+def test_a_scale_rewards_bool_is_trls_spelling():
+    assert load_recipe("demo", {"scale_rewards": True}).training.scale_rewards == "group"
+    assert load_recipe("demo", {"scale_rewards": False}).training.scale_rewards == "none"
+
+
+# ---------------------------------------------------------------- round 2, family 10: recipe size at read
+
+def test_a_2_million_item_list_is_refused_in_milliseconds(tmp_path):
+    import tracemalloc
+    path = tmp_path / "big.yaml"
+    path.write_text(BASE + "issues: [" + ",".join(["gun_control"] * 2_000_000) + "]\n")
+    tracemalloc.start(); start = time.perf_counter()
+    with pytest.raises(RecipeError, match=r"larger than 1,000,000 bytes"):
+        load_recipe(path)
+    elapsed, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+    assert elapsed < 0.5 and peak < 10_000_000, (elapsed, peak)
+
+
+@pytest.mark.parametrize("body", ["issues: [" + ",".join(["a"] * 20_000) + "]",                 # one flat list, 60 KB
+                                  "\n".join(f"k{i}: {i}" for i in range(12_000)),               # 12,000 keys
+                                  "issues:\n" + "\n".join("  - a" for _ in range(15_000))])      # block list
+def test_a_recipe_of_more_than_10000_values_is_refused_while_reading(tmp_path, body):
+    path = tmp_path / "r.yaml"; path.write_text(BASE + body + "\n")
+    start = time.perf_counter()
+    with pytest.raises(RecipeError, match=rf"holds more than {MAX_RECIPE_NODES:,} values"):
+        read_recipe_file(path)
+    assert time.perf_counter() - start < 2      # ~0.2 s: parsing stops at the 10,001st value (2 cores shared)
+
+
+def test_an_oversized_override_is_refused():
+    with pytest.raises(RecipeError, match=r"override --issues: the text is 1,200,002 characters, more than 1,000,000"):
+        parse_overrides(["--issues", "[" + "a," * 600_000 + "]"])

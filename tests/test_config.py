@@ -59,7 +59,7 @@ def test_all_unknown_keys_are_listed_at_once(tmp_path):
     ("use_vllm", "sometimes", "'use_vllm' expects true/false"),
     ("per_device_train_batch_size", 0, "per_device_train_batch_size must be at least 1"),
     ("per_device_train_batch_size", -8, "must be at least 1"),
-    ("option_order", "random", "option_order 'random' is not one of"),
+    ("option_order", "random", r"option_order 'random' is not a valid choice \(choices: as_logged, shuffle\)"),
     ("max_eval_samples", 0, "max_eval_samples must be at least 1"),
     ("reward_funcs", [], "reward_funcs is empty"),
 ])
@@ -112,3 +112,88 @@ def test_recipe_lookup_errors_list_known_recipes():
 
 def test_parse_overrides_forms():
     assert parse_overrides(["--a", "1", "--b=x", "c=[1, 2]", "--flag"]) == {"a": 1, "b": "x", "c": [1, 2], "flag": True}
+
+
+# ---------------------------------------------------------------- issue 12: TRL's shape, choices on the fields, fast start
+
+def test_script_arguments_extend_trls_and_keep_grpo_nbs_defaults():
+    import trl
+    from grpo_nb.config import ScriptArguments
+    assert issubclass(ScriptArguments, trl.ScriptArguments)
+    s = load_recipe("demo").script
+    assert (s.dataset_name, s.dataset_train_split, s.dataset_test_split) == ("embedded", "train", "validation")
+
+
+@pytest.mark.parametrize("key,value,reason", [
+    ("dataset_config", "plain_text", "grpo_nb loads a hub dataset's default configuration"),
+    ("dataset_streaming", True, "grpo_nb reads each source once"),
+    ("ignore_bias_buffers", True, "grpo_nb's training does not apply TRL's DDP bias-buffer workaround")])
+def test_a_trl_key_grpo_nb_does_not_honour_is_refused_unless_default(key, value, reason):
+    from grpo_nb.config import ScriptArguments, fixed_keys
+    default = ScriptArguments.__dataclass_fields__[key].default
+    with pytest.raises(RecipeError) as e:
+        load_recipe("demo", {key: value})
+    assert f"{key} {value!r} is not supported: {reason}" in str(e.value)
+    assert f"only its default ({default!r}) is accepted" in str(e.value)
+    assert getattr(load_recipe("demo", {key: default}).script, key) == default
+    assert reason in fixed_keys()[key]
+
+
+def test_config_keys_marks_the_keys_accepted_only_at_their_default(capsys):
+    from grpo_nb.cli import main
+    assert main(["config", "--keys"]) == 0
+    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["dataset_streaming"].startswith("script\tdefault only: ")
+    assert lines["learning_rate"] == "training" and lines["option_order"] == "script"
+
+
+def test_choices_live_on_the_fields_and_match_the_data_module():
+    import dataclasses
+    from grpo_nb import data
+    from grpo_nb.config import ScriptArguments, field_choices
+    meta = {f.name: f.metadata for f in dataclasses.fields(ScriptArguments)}
+    assert meta["option_order"]["choices"] == ("as_logged", "shuffle") and "help" in meta["option_order"]
+    assert field_choices("script", "issues") == tuple(data.KNOWN_ISSUES)
+    assert field_choices("script", "studies") == tuple(data.KNOWN_STUDIES)
+    assert field_choices("training", "loss_type")[0] == "grpo"         # a TRL field, its choices attached by grpo_nb
+    import trl
+    assert "choices" not in {f.name: f for f in dataclasses.fields(trl.GRPOConfig)}["loss_type"].metadata
+
+
+def test_problems_of_all_three_objects_are_listed_at_once():
+    with pytest.raises(RecipeError) as e:
+        load_recipe({"model_name_or_path": "x", "bf16": False, "option_order": "random", "load_in_4bit": True,
+                     "load_in_8bit": True, "temperature": 0})
+    assert [p.split(" ")[0] for p in e.value.problems] == ["option_order", "load_in_4bit", "temperature"]
+    assert str(e.value).startswith("recipe <dict>: option_order 'random' is not a valid choice")
+
+
+def test_the_training_config_pickles_like_a_top_level_class():
+    import pickle
+    from grpo_nb.config import GRPOTrainingConfig
+    cfg = load_recipe("demo")
+    again = pickle.loads(pickle.dumps(cfg.training))
+    assert type(again) is GRPOTrainingConfig is type(cfg.training) and again.max_steps == cfg.training.max_steps
+
+
+def _timed(*args):
+    import subprocess, sys, time
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120)
+    return proc, time.perf_counter() - start
+
+
+def test_importing_config_and_cli_loads_neither_torch_nor_trls_trainer():
+    proc, _ = _timed("-c", "import grpo_nb.config, grpo_nb.cli, sys; "
+                           "print(sorted(m for m in ('torch', 'transformers', 'trl.trainer.grpo_config') if m in sys.modules))")
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_a_misspelt_recipe_and_help_answer_within_two_seconds():
+    proc, seconds = _timed("-m", "grpo_nb", "config", "--recipe", "demoo")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("grpo-nb config: error: no recipe 'demoo' (looked in ")
+    assert "Did you mean 'demo'?" in proc.stderr and seconds < 2, (seconds, proc.stderr)
+    for args in (["--help"], ["report", "--help"]):
+        proc, seconds = _timed("-m", "grpo_nb", *args)
+        assert proc.returncode == 0 and "usage: grpo-nb" in proc.stdout and seconds < 2, (args, seconds)

@@ -405,16 +405,19 @@ def test_resuming_a_file_with_a_repeated_id_is_refused(tmp_path):
 
 def test_rows_whose_gold_is_not_on_the_slate_are_ineligible_not_wrong():
     from grpo_nb.next_video import rescore_rows
-    ineligible = [nv_row(1, gold=0, answer=1), nv_row(2, gold=-1, answer=1), nv_row(3, gold=None), nv_row(4, gold="x"),
-                  nv_row(5, gold=2.5, answer=2),                 # was read as 2 and counted correct
-                  nv_row(6, gold=True, answer=1), nv_row(7, gold=float("nan")), nv_row(8, n=0, gold=1, answer=1),
+    ineligible = [nv_row(1, gold=0, answer=1), nv_row(2, gold=-1, answer=1), nv_row(3, gold=None),
+                  nv_row(8, n=0, gold=1, answer=1),
                   nv_row(9, gold=7, n=5, answer=7),              # gold outside its own slate: was eligible AND correct
                   {k: v for k, v in nv_row(10).items() if k != "gold_index"}]
-    eligible = [nv_row(20, gold=2, answer=2), nv_row(21, gold=1, answer=3), nv_row(22, gold="3", n="3", answer=3)]
-    m = score_next_video(rescore_rows(ineligible + eligible))
-    assert (m["n_total"], m["n_eligible"], m["n_correct"]) == (13, 3, 2)
-    assert m["accuracy_overall"] == 2 / 3 and m["gold_index_distribution"] == {"1": 1, "2": 1, "3": 1}
-    assert m["baselines"]["pick_last_option"]["n"] == 3 and math.isclose(m["random_baseline_expected_accuracy"], 1 / 3)
+    # not whole numbers: bad values, counted and left out (2.5 was once read as 2 and counted correct)
+    bad = [nv_row(4, gold="x"), nv_row(5, gold=2.5, answer=2), nv_row(6, gold=True, answer=1),
+           nv_row(7, gold=float("nan")), nv_row(22, gold="3", n="3", answer=3)]
+    eligible = [nv_row(20, gold=2, answer=2), nv_row(21, gold=1, answer=3)]
+    m = score_next_video(rescore_rows(ineligible + bad + eligible))
+    assert (m["n_total"], m["n_eligible"], m["n_correct"]) == (8, 2, 1)
+    assert m["dropped"] == {"bad_value:gold_index": 5} and m["n_dropped"] == 5
+    assert m["accuracy_overall"] == 1 / 2 and m["gold_index_distribution"] == {"1": 1, "2": 1}
+    assert m["baselines"]["pick_last_option"]["n"] == 2
     json.dumps(m, allow_nan=False)
 
 

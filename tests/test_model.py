@@ -260,3 +260,17 @@ def test_tokenizer_without_chat_template_warns(built, tmp_path, texts, caplog):
     with caplog.at_level(logging.WARNING, logger="grpo_nb.model"):
         M.load_tokenizer(folder)
     assert "no chat template" in caplog.text
+
+
+def test_torch_threads_follow_the_affinity_mask_and_omp_num_threads():
+    """Issue 13: one thread per core this process may use (not per core of the machine), OMP_NUM_THREADS when set."""
+    import subprocess, sys
+    if not hasattr(os, "sched_setaffinity"): pytest.skip("no CPU affinity here")
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from grpo_nb.model import configure_torch_threads; print(configure_torch_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "LOCAL_WORLD_SIZE")}
+    one_core = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert one_core.stdout.strip() == "1", one_core.stderr[-2000:]
+    told = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_NUM_THREADS": "2"}, capture_output=True,
+                          text=True, timeout=120)
+    assert told.stdout.strip() == "2", told.stderr[-2000:]

@@ -57,6 +57,11 @@ def test_pipeline_writes_every_stage_and_a_report_with_real_figures(finished_run
     assert "next_video/README.md" in readme
     assert list(report.rglob("*.png")), "no plots"
     assert str(report / "README.md") in result.stdout
+    assert not list(run.rglob(".lock*")) and not list(report.rglob(".lock*"))   # every lock released, no leftovers
+    for stage in ("train", "evaluate", "report"):                               # provenance per stage
+        assert record["stages"][stage]["code"]["commit"] == record["commit"]
+        assert record["stages"][stage]["code"]["package_version"] == record["package_version"]
+    if "provenance" in metrics: assert metrics["provenance"].get("commit") == record["commit"]
 
 
 def test_second_run_skips_finished_stages(finished_run, env):

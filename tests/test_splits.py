@@ -168,3 +168,65 @@ def test_every_training_row_held_out_gives_no_audit_and_says_why(shared_data):
     assert prepared["stats"]["train"]["dropped"]["video_in_eval"] == 500
     assert prepared["stats"]["audit"]["note"] == ("not computed: no training rows left after cleaning, filters and "
                                                   "remedies (see train.dropped)")
+
+
+# issue 11 round 2: a split name the source lacks is derived only when it is one the project derives --------------
+
+from grpo_nb.data import SlateSourceError, SplitNotFoundError
+from grpo_nb.prepare import DERIVED_SPLIT_NAMES, prepare_for_evaluation, prepare_split_to_file
+
+
+@pytest.mark.parametrize("kind", ["embedded", "file", "folder_without_splits"])
+def test_misspelt_eval_split_is_refused_naming_the_nearest(tmp_path, kind):
+    write(tmp_path / "data" / "gun.jsonl", ROWS)
+    source = {"embedded": "embedded", "file": str(tmp_path / "data" / "gun.jsonl"),
+              "folder_without_splits": str(tmp_path / "data")}[kind]
+    cfg = demo(dataset_name=source, embedded_participants=60)
+    expected = (r"has no split 'validaton' \(--split / dataset_test_split\): its splits: none .*"
+                r"Did you mean 'validation'\?")
+    with pytest.raises(SplitNotFoundError, match=expected): prepare_for_evaluation(cfg, eval_split="validaton")
+    with pytest.raises(SplitNotFoundError, match=expected): prepare_split(cfg, "validaton")
+    with pytest.raises(SplitNotFoundError, match=expected): prepare_split_to_file(cfg, "validaton", tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    assert issubclass(SplitNotFoundError, SlateSourceError)               # the CLI's exit 2
+
+
+def test_misspelt_split_keys_in_the_recipe_are_refused(tmp_path):
+    with pytest.raises(SplitNotFoundError, match=r"no split 'validaton' \(--split / dataset_test_split\)"):
+        prepare_train_and_eval(demo(dataset_test_split="validaton", embedded_participants=60))
+    with pytest.raises(SplitNotFoundError, match=r"no split 'trian' \(dataset_train_split\).*Did you mean 'train'\?"):
+        prepare_train_and_eval(demo(dataset_train_split="trian", embedded_participants=60))
+    write(tmp_path / "validation.jsonl", ROWS)               # an evaluation-only source: a train typo is not "no train"
+    with pytest.raises(SplitNotFoundError, match=r"no split 'trian' \(dataset_train_split\): its splits: validation"):
+        prepare_for_evaluation(demo(dataset_name=str(tmp_path), dataset_train_split="trian"))
+
+
+def test_a_split_the_source_lacks_is_not_derived_when_it_has_others(tmp_path):
+    write(tmp_path / "train.jsonl", [r for r in ROWS if r["participant_id"] < "syn-8"])
+    write(tmp_path / "validation.jsonl", [r for r in ROWS if r["participant_id"] >= "syn-8"])
+    cfg = demo(dataset_name=str(tmp_path))
+    with pytest.raises(SplitNotFoundError, match=r"has no split 'test' .*has the split\(s\) train, validation, so "
+                                                 r"'test' is not derived from 'train'"):
+        prepare_for_evaluation(cfg, eval_split="test")
+    with pytest.raises(SplitNotFoundError, match=r"Did you mean 'validation'\?"):
+        prepare_split_to_file(cfg, "validaton", tmp_path / "out")
+    assert prepare_split(cfg, "validation")[1]["split_source"]["source"] == f"{tmp_path} split 'validation'"
+
+
+@pytest.mark.parametrize("name", ["test", "dev", "eval"])
+def test_derivable_names_still_derive(tmp_path, name):
+    assert name in DERIVED_SPLIT_NAMES
+    write(tmp_path / "a" / "train.jsonl", ROWS)
+    for source in ("embedded", str(tmp_path / "a")):
+        _, stats = prepare_split(demo(dataset_name=source, embedded_participants=60), name)
+        assert stats["split_source"]["derived"] and stats["split"] == name
+
+
+def test_cli_misspelt_split_is_exit_2_without_traceback(tmp_path):
+    import subprocess, sys
+    proc = subprocess.run([sys.executable, "-m", "grpo_nb", "prepare", "--recipe", "demo", "--split", "validaton",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("grpo-nb prepare: error: the embedded dataset has no split 'validaton'")
+    assert "Did you mean 'validation'?" in proc.stderr
