@@ -17,12 +17,15 @@ from pathlib import Path
 log = logging.getLogger("grpo_nb")
 
 # %% auto #0
-__all__ = ['log', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS', 'build_parser', 'UsageError', 'check_stages', 'cmd_config',
-           'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kind', 'score_kind', 'check_output_file',
-           'cmd_score', 'cmd_report', 'cmd_pipeline', 'check_log_level', 'RedactingStream', 'redact_std_streams',
-           'main']
+__all__ = ['log', 'RECIPE_HELP', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS', 'RESUME_HINT', 'RESUME_HINTS', 'build_parser',
+           'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kinds',
+           'predictions_kind', 'score_kind', 'check_output_file', 'cmd_score', 'cmd_report', 'cmd_pipeline',
+           'check_log_level', 'RedactingStream', 'redact_std_streams', 'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
+RECIPE_HELP = ("recipe name (demo, gun, wage) or YAML path; `--config` is the same option (the predecessor's name), "
+               "so its published recipes load, each key without effect named with its reason")
+
 def build_parser() -> argparse.ArgumentParser:
     "The `grpo-nb` argument parser."
     p = argparse.ArgumentParser(
@@ -39,11 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
     c = sub.add_parser("config", help="print a recipe's effective settings")
-    c.add_argument("--recipe", default="demo")
+    c.add_argument("--recipe", "--config", dest="recipe", default="demo", help=RECIPE_HELP)
     c.add_argument("--keys", action="store_true", help="list every valid recipe key and the config object holding it")
 
     c = sub.add_parser("prepare", help="write prepared examples and drop statistics")
-    c.add_argument("--recipe", required=True)
+    c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--dataset", help="path or hub id; overrides the recipe's dataset")
     c.add_argument("--split", help="default: the recipe's training split")
     c.add_argument("--out", required=True, help="output folder")
@@ -51,11 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the data audit (it holds both sides in memory; the examples themselves are streamed)")
 
     c = sub.add_parser("train", help="train a policy with GRPO")
-    c.add_argument("--recipe", required=True)
+    c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--resume_from_checkpoint", help="a checkpoint folder or 'latest'")
 
     c = sub.add_parser("evaluate", help="evaluate a model: next video and/or opinion")
-    c.add_argument("--recipe", required=True)
+    c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--model", help="trained model folder (default: the recipe's model)")
     c.add_argument("--task", default="both", choices=["next_video", "opinion", "both"])
     c.add_argument("--split", help="default: the recipe's evaluation split")
@@ -73,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="report folder (default: reports/<run name>)")
 
     c = sub.add_parser("pipeline", help="train -> evaluate -> report into runs/<name>/ and reports/<name>/")
-    c.add_argument("--recipe", required=True)
+    c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--stages", default="train,evaluate,report",
                    help="comma-separated, run in pipeline order: train, evaluate, report (default: all three)")
     c.add_argument("--name", help="run name (default: the recipe's name)")
@@ -111,33 +114,48 @@ def cmd_config(args, overrides) -> int:
     print(json.dumps(effective_settings(cfg), indent=2, default=str))
     return 0
 
+# %% ../nbs/12_cli.ipynb #9b60f042
 def cmd_prepare(args, overrides) -> int:
-    from grpo_nb.config import load_recipe, write_atomic
+    from grpo_nb.config import load_recipe
+    from grpo_nb.files import write_text_atomic
     from grpo_nb.prepare import prepare_for_evaluation, prepare_split_to_file
     # --dataset is the data to prepare: both sides of the audit come from it, not from the recipe's own source
     cfg = load_recipe(args.recipe, [*overrides, *(["--dataset_name", args.dataset] if args.dataset else [])],
                       hardware_checks=False)
+    from grpo_nb.runtime import code_version
     stats, paths = prepare_split_to_file(cfg, args.split or cfg.script.dataset_train_split, args.out)
+    stats["provenance"] = code_version()
     if args.audit:     # the data audit: baselines and leak probes learned on train, scored on the evaluation split
         try: stats["audit"] = prepare_for_evaluation(cfg)["stats"]["audit"]
         except (ValueError, OSError) as e:   # the examples are written; an audit that cannot run says why, once
             stats["audit"] = {"groups": {}, "warnings": [], "note": f"not computed: {e}"}
             print(f"grpo-nb prepare: data audit not computed: {e}", file=sys.stderr)
-        write_atomic(paths["stats"], json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", paths["stats"], redact=True)
     dropped = ", ".join(f"{k}: {v}" for k, v in stats["dropped"].items()) or "none"
     print(f"{stats['rows_in']} rows in, {stats['rows_kept']} kept (dropped: {dropped}), {stats['examples']} examples")
     for warning in (stats.get("audit") or {}).get("warnings") or []: print(f"data audit: {warning}")
     print(f"wrote {paths['examples']} and {paths['stats']}")
     return 0
 
+# %% ../nbs/12_cli.ipynb #62791016
 def cmd_train(args, overrides) -> int:
-    from grpo_nb.train import main as train_main
-    argv = ["--recipe", args.recipe] + (["--resume_from_checkpoint", args.resume_from_checkpoint] if args.resume_from_checkpoint else [])
-    return train_main(argv + overrides, prog="grpo-nb train") or 0
+    "Load the recipe, set up the process, `grpo_nb.train.train` it (logging to `output_dir/train.log`)."
+    from grpo_nb.config import load_recipe
+    from grpo_nb.files import is_main_process_by_env
+    from grpo_nb.runtime import setup_environment
+    from grpo_nb.train import describe_training, train
+    cfg = load_recipe(args.recipe, overrides)
+    setup_environment(cfg)
+    summary = train(cfg, resume_from_checkpoint=args.resume_from_checkpoint,
+                    log_file=Path(cfg.training.output_dir) / "train.log")
+    if is_main_process_by_env(): print(describe_training(summary))
+    return 0
 
+# %% ../nbs/12_cli.ipynb #f7317b12
 def cmd_evaluate(args, overrides) -> int:
     from grpo_nb.config import load_recipe
-    from grpo_nb.pipeline import evaluate, setup_environment
+    from grpo_nb.pipeline import evaluate
+    from grpo_nb.runtime import setup_environment
     cfg = load_recipe(args.recipe, overrides)
     setup_environment(cfg)
     tasks = ("next_video", "opinion") if args.task == "both" else (args.task,)
@@ -146,12 +164,20 @@ def cmd_evaluate(args, overrides) -> int:
     for task, metrics in results.items(): print(f"{task}: {Path(args.out) / task / 'metrics.json'}")
     return 0
 
+# %% ../nbs/12_cli.ipynb #64788493
+def predictions_kinds(rows: list) -> dict[str, int]:
+    "How many rows look like each kind: `next_video` (a gold_index) and `opinion` (before and after, no gold_index)."
+    rows = [r for r in rows if isinstance(r, dict)]
+    return {"next_video": sum("gold_index" in r for r in rows),
+            "opinion": sum("before" in r and "after" in r and "gold_index" not in r for r in rows)}
+
 def predictions_kind(rows: list[dict]) -> str | None:
-    "`next_video` (rows with a gold_index) or `opinion` (rows with before and after) by the majority of the first rows."
-    sample = [r for r in rows[:200] if isinstance(r, dict)]
-    next_video = sum("gold_index" in r for r in sample)
-    opinion = sum("before" in r and "after" in r and "gold_index" not in r for r in sample)
-    return "next_video" if next_video > opinion else "opinion" if opinion > next_video else None
+    "The kind of a predictions file's rows, None when no row has either kind's fields; `UsageError` when mixed."
+    counts = predictions_kinds(rows)
+    if counts["next_video"] and counts["opinion"]:
+        raise UsageError(f"the file mixes kinds: {counts['next_video']} next_video rows (with a gold_index) and "
+                         f"{counts['opinion']} opinion rows (before and after); score each kind from its own file")
+    return next((k for k, n in counts.items() if n), None)
 
 _KIND_FIELDS = {"next_video": "a gold_index", "opinion": "before and after opinions and no gold_index"}
 _KIND_NEEDS = {"next_video": "a gold_index and a completion", "opinion": "before and after opinions and a completion"}
@@ -173,7 +199,8 @@ def score_kind(path: str, requested: str | None) -> str:
                          f"(e.g. {Path(path) / 'next_video' / 'predictions.jsonl'})")
     rows = read_predictions(path)
     if not rows: raise UsageError(f"{path}: no prediction rows")
-    found = predictions_kind(rows)
+    try: found = predictions_kind(rows)
+    except UsageError as e: raise UsageError(f"{path}: {e}") from None
     needs = f"next_video predictions need {_KIND_NEEDS['next_video']}, opinion predictions {_KIND_NEEDS['opinion']}"
     if found is None and requested is None:
         raise UsageError(f"{path}: cannot tell the kind of predictions (no gold_index, no before/after): "
@@ -207,6 +234,9 @@ def _with_provenance(scorer, provenance: dict) -> dict:
     except (TypeError, ValueError): takes = False
     return {"provenance": provenance} if takes else {}
 
+
+
+# %% ../nbs/12_cli.ipynb #00961bcc
 def cmd_score(args, overrides) -> int:
     import gzip, zlib
     from grpo_nb.pipeline import code_version
@@ -230,11 +260,13 @@ def cmd_score(args, overrides) -> int:
     if args.out: print(f"wrote {args.out}")
     return 0
 
+# %% ../nbs/12_cli.ipynb #401cdda6
 def cmd_report(args, overrides) -> int:
     from grpo_nb.reports import render_report
     print(f"report: {render_report(args.run, args.out) / 'README.md'}")
     return 0
 
+# %% ../nbs/12_cli.ipynb #72f8eb64
 def cmd_pipeline(args, overrides) -> int:
     from grpo_nb.pipeline import run_pipeline
     from grpo_nb.pipeline import check_run_name
@@ -246,13 +278,14 @@ def cmd_pipeline(args, overrides) -> int:
     if record.get("report"): print(f"report: {record['report']}")
     return 0
 
+# %% ../nbs/12_cli.ipynb #d4accce1
 COMMANDS = {"config": cmd_config, "prepare": cmd_prepare, "train": cmd_train, "evaluate": cmd_evaluate,
             "score": cmd_score, "report": cmd_report, "pipeline": cmd_pipeline}
 
-# %% ../nbs/12_cli.ipynb #42b2076a
+# %% ../nbs/12_cli.ipynb #0f51d756
 _USER_ERRORS = {"grpo_nb.config": ("RecipeError",), "grpo_nb.data": ("MissingColumnError", "SlateSourceError"),
                 "grpo_nb.model": ("ModelNotAvailableError", "QuantizationUnavailableError"),
-                "grpo_nb.train": ("RunExistsError",), "grpo_nb.pipeline": ("RunError",),
+                "grpo_nb.train": ("RunExistsError",), "grpo_nb.files": ("RunError",),
                 "grpo_nb.prepare": ("ParticipantOverlapError",)}
 
 def _user_errors() -> tuple[type, ...]:
@@ -343,8 +376,11 @@ def _start_command(args) -> None:
     "A misspelt recipe is told at once, before the logging set-up imports torch (seconds); then logging is set up."
     from grpo_nb.config import resolve_recipe_path
     if getattr(args, "recipe", None) is not None: resolve_recipe_path(args.recipe)
-    from grpo_nb.pipeline import setup_logging
+    from grpo_nb.runtime import setup_logging
     setup_logging()
+
+RESUME_HINT = "what was finished is kept: run the same command again to resume"
+RESUME_HINTS = {"train": "the run can resume: run the same command with --resume_from_checkpoint latest"}
 
 def _run_command(args, overrides) -> int:
     from grpo_nb.config import interrupt_on_signals, signal_exit_code
@@ -362,8 +398,7 @@ def _run_command(args, overrides) -> int:
         return 2
     except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM / SIGHUP (config.Interrupted): one line, no traceback
         why = str(e) or "interrupted (Ctrl-C)"
-        print(f"grpo-nb {args.command}: {why}; what was finished is kept: run the same command again to resume",
-              file=sys.stderr)
+        print(f"grpo-nb {args.command}: {why}; {RESUME_HINTS.get(args.command, RESUME_HINT)}", file=sys.stderr)
         return signal_exit_code(e)
     except OSError as e:
         message = _disk_error_message(e)

@@ -32,11 +32,12 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'DIRECTION_TOLERANCE', 'MAX_SYSTEM_PROMPT_CHARS', 'MAX_TEXT_CHARS', 'SEED_LIMIT', 'ISSUES', 'STUDIES',
            'MIXTURE_KEYS', 'SCRIPT_FIXED', 'TRAINING_FIELD_RULES', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT',
-           'MAX_RECIPE_NODES', 'MAX_RECIPE_BYTES', 'STOP_SIGNALS', 'SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS',
-           'SECRET_PARAM_WORDS', 'HARMLESS_PARAM_NAMES', 'RecipeError', 'must', 'seed_rule', 'choice_problem',
-           'field_problems', 'raise_problems', 'with_field_metadata', 'ScriptArguments', 'TrainingAdditions',
-           'training_config_class', 'ModelArguments', 'config_classes', 'recipe_fields', 'fixed_keys', 'field_choices',
-           'nearest_keys', 'unknown_key_message', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs',
+           'LEGACY_RATIOS', 'LEGACY_REWARDS', 'MAX_RECIPE_NODES', 'MAX_RECIPE_BYTES', 'STOP_SIGNALS',
+           'SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'SECRET_PARAM_WORDS', 'SECRET_PARAM_NAMES',
+           'HARMLESS_PARAM_NAMES', 'RecipeError', 'must', 'seed_rule', 'choice_problem', 'field_problems',
+           'raise_problems', 'with_field_metadata', 'ScriptArguments', 'TrainingAdditions', 'training_config_class',
+           'ModelArguments', 'config_classes', 'recipe_fields', 'fixed_keys', 'field_choices', 'nearest_keys',
+           'unknown_key_message', 'expand_legacy_rewards', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs',
            'resolve_recipe_path', 'load_yaml_bounded', 'read_recipe_file', 'parse_overrides', 'RecipeConfig',
            'recipe_values', 'load_recipe', 'effective_settings', 'write_atomic', 'Interrupted', 'signal_exit_code',
            'interrupt_on_signals', 'secret_values', 'is_secret_param_name', 'redact_secrets', 'is_credential_key',
@@ -276,8 +277,8 @@ class ScriptArguments(TRLScriptArguments):
         "Render each evaluation slate in this many seeded option orders (1 = the recipe's order) to measure choice "
         "consistency and position bias.", must=[_AT_LEAST_1]))
     bootstrap_resamples: int = field(default=1000, metadata=_help(
-        "Participant-clustered bootstrap resamples for every interval and verdict (0 = no bootstrap).",
-        must=[must(">= 0 (0 = off)", lambda v: v >= 0)]))
+        "Participant-clustered bootstrap resamples for every interval and verdict (at least 100: a verdict is decided "
+        "by an interval, and fewer resamples cannot place a 95% one).", must=[must(">= 100", lambda v: v >= 100)]))
     bootstrap_seed: int = field(default=0, metadata=_help("Seed of the bootstrap resamples.", must=[seed_rule()]))
     accelerate_config: str | None = field(default=None, metadata=_help(
         "accelerate config file (e.g. recipes/accelerate/zero2.yaml): the pipeline then launches training through "
@@ -478,13 +479,20 @@ LEGACY_NO_EFFECT = {
     "hub_token": "grpo_nb does not push to the hub, and a token never belongs in a recipe: set HF_TOKEN in the "
                  "environment",
     "push_to_hub_revision": "grpo_nb does not push to the hub",
+    # PPO-era keys of the published recipes (recipes/Qwen2.5-1.5B-Instruct/grpo/ in the predecessor)
+    "kl_horizon": "PPO's adaptive KL controller horizon; GRPO uses a fixed `beta`",
+    "kl_ctl_step_size": "PPO's adaptive KL controller step; GRPO uses a fixed `beta`",
+    "reward_normalization": "GRPO normalises rewards within each group itself; see `scale_rewards`",
+    "advantage_normalization": "GRPO's advantages are group-relative already; see `scale_rewards`",
+    "log_kl_per_token": "TRL logs the KL (`kl`) at every logging step whenever `beta` > 0",
+    "log_grad_norm_after_clip": "TRL logs `grad_norm` at every logging step",
 }
 
 # %% ../nbs/00_config.ipynb #95a29ed0
 def nearest_keys(key: str, n: int = 3) -> list[str]:
     "Valid (or legacy) recipe keys closest to `key`, best first."
     known = list(recipe_fields()) + list(LEGACY_RENAMES) + list(LEGACY_NO_EFFECT)
-    return difflib.get_close_matches(key, known, n=n, cutoff=0.5)
+    return difflib.get_close_matches(key, known, n=n, cutoff=0.75)   # only a genuinely close key is suggested
 
 def unknown_key_message(key: str) -> str:
     "The sentence for an unknown recipe key: the nearest valid one, or where the valid keys are listed."
@@ -493,10 +501,34 @@ def unknown_key_message(key: str) -> str:
     return f"unknown recipe key {key!r}{hint}"
 
 # %% ../nbs/00_config.ipynb #a879f135
+LEGACY_RATIOS = ("warmup_ratio",)   # renamed onto a key where a value >= 1 means steps: a ratio must stay below 1
+
+# the published recipes' reward names -> grpo_nb's rewards and the share of the published weight each carries
+LEGACY_REWARDS = {"pure_accuracy_reward": (("accuracy", 0.5), ("opinion_direction", 0.5))}
+
+def expand_legacy_rewards(values: dict) -> list[str]:
+    "Replace published reward names in `values` (in place) by their grpo_nb equivalents and weights; the notes."
+    funcs = values.get("reward_funcs")
+    if not isinstance(funcs, list) or not any(f in LEGACY_REWARDS for f in funcs if isinstance(f, str)): return []
+    weights = values.get("reward_weights")
+    weights = weights if isinstance(weights, list) and len(weights) == len(funcs) else [1.0] * len(funcs)
+    new_funcs, new_weights, notes = [], [], []
+    for f, w in zip(funcs, weights):
+        parts = LEGACY_REWARDS.get(f) if isinstance(f, str) else None
+        if parts is None: new_funcs.append(f); new_weights.append(w); continue
+        new_funcs += [name for name, _ in parts]
+        new_weights += [w * share if _finite(w) else w for _, share in parts]
+        notes.append(f"reward {f!r} is the published average of next-video accuracy and opinion direction: using "
+                     + " + ".join(f"{name} x {share}" for name, share in parts))
+    values["reward_funcs"], values["reward_weights"] = new_funcs, new_weights
+    return notes
+
 def normalise_legacy_keys(raw: dict) -> tuple[dict, list[str]]:
     "Rename legacy keys to their real equivalent and set aside the ones with no effect, with one warning each."
     out, notes = {}, []
     for key, value in raw.items():
+        if key in LEGACY_RATIOS and not (_finite(value) and 0 <= value < 1):
+            raise RecipeError(f"recipe key {key!r} is a fraction of the training steps in [0, 1), got {value!r}")
         if key in LEGACY_RENAMES:
             new = LEGACY_RENAMES[key]
             if new in raw: raise RecipeError(f"recipe sets both {key!r} (legacy) and {new!r}; keep only {new!r}")
@@ -506,6 +538,7 @@ def normalise_legacy_keys(raw: dict) -> tuple[dict, list[str]]:
             notes.append(f"recipe key {key!r} has no effect: {LEGACY_NO_EFFECT[key]}")
         else:
             out[key] = value
+    notes += expand_legacy_rewards(out)
     for note in notes: log.warning(note)
     return out, notes
 
@@ -879,8 +912,8 @@ def interrupt_on_signals(signals=STOP_SIGNALS, handler=_raise_interrupted):
         for sig, previous in saved.items(): _signal.signal(sig, previous)
 
 # %% ../nbs/00_config.ipynb #3a9d76b8
-SECRET_NAME_PATTERN = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|WANDB_API_KEY)$"
-                                 r"|(_TOKEN|_API_KEY|_SECRET|_PASSWORD)$")
+SECRET_NAME_PATTERN = re.compile(r"(?i)TOKEN(?!IZER)|SECRET|PASSW(?:OR)?D|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
+                                 r"|CREDENTIAL|(?:^|_)PAT$|(?:^|_)AUTH(?:$|_)|(?:^|_)SIGNING_?KEY")
 MIN_SECRET_CHARS = 8
 
 def secret_values(environ: typing.Mapping[str, str] | None = None) -> dict[str, str]:
@@ -888,13 +921,16 @@ def secret_values(environ: typing.Mapping[str, str] | None = None) -> dict[str, 
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
 
-_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s?#'\"<>]*@")   # user:pass@ up to the last @
+# user:pass@ up to the last @ before the path (a password may hold an unencoded ? or #)
+_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s'\"<>]*@")
 # a query or fragment parameter (also percent-encoded: %3F name %3D value): its name is judged by `is_secret_param_name`
 _URL_PARAM_RE = re.compile(r"(?P<lead>[?&;#]|%3[fF]|%26|%23)(?P<name>[A-Za-z0-9_.~+%-]{1,128}?)(?P<eq>=|%3[dD])"
                            r"(?P<value>(?:%(?!26|23|3[fF])[0-9A-Fa-f]{2}|[^&#;\s'\"<>%])+)")
-SECRET_PARAM_WORDS = ("token", "sig", "credential", "key", "secret", "auth", "password", "passwd", "pwd", "session",
-                      "jwt", "cookie")
-HARMLESS_PARAM_NAMES = frozenset({"author", "authors", "keyword", "keywords", "design", "signal", "assign"})
+SECRET_PARAM_WORDS = ("token", "sig", "credential", "key", "secret", "auth", "pass", "pwd", "session", "jwt",
+                      "cookie")
+SECRET_PARAM_NAMES = frozenset({"pw", "pat"})   # whole names that hold credentials in practice
+HARMLESS_PARAM_NAMES = frozenset({"author", "authors", "keyword", "keywords", "design", "signal", "assign", "passage",
+                                  "compass"})
 _AUTH_HEADER_RE = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|x-auth-token)(['\"]?\s*:\s*['\"]?)"
                              r"(?:(bearer|basic|token|digest)\s+)?[^\s'\",;}&]+")
 _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
@@ -904,7 +940,8 @@ def is_secret_param_name(name: str) -> bool:
     "Whether a URL query/fragment parameter name says it holds a credential (`X-Amz-Signature`, `hf_token`, `api-key`)."
     import urllib.parse
     plain = urllib.parse.unquote(urllib.parse.unquote(str(name))).lower()
-    return plain not in HARMLESS_PARAM_NAMES and any(word in plain for word in SECRET_PARAM_WORDS)
+    if plain in HARMLESS_PARAM_NAMES: return False
+    return plain in SECRET_PARAM_NAMES or any(word in plain for word in SECRET_PARAM_WORDS)
 
 def _redact_param(m: re.Match) -> str:
     if not is_secret_param_name(m["name"]): return m.group(0)

@@ -22,26 +22,32 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedTokenizerFast,
                           Qwen2Config, Qwen2ForCausalLM)
 
+from .data import hub_offline, hub_unreachable   # hub_offline: re-exported, it lived here
+
 logger = logging.getLogger("grpo_nb.model")
 
 # %% auto #0
 __all__ = ['logger', 'QWEN2_PRETOKENIZE_REGEX', 'ENDOFTEXT', 'IM_START', 'IM_END', 'QWEN_SPECIAL_TOKENS', 'CHATML_TEMPLATE',
            'CHAT_WORDS', 'ANSWER_TAGS', 'OPINION_WORDS', 'EMBEDDED_MODEL_PREFIX', 'EMBEDDED_METADATA_FILE',
-           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'WEIGHT_FILES', 'WEIGHT_INDEX_FILES', 'TRAINED_MARKER', 'TOKENIZER_FILES',
-           'MIN_TOKENIZER_TOKENS', 'ModelNotAvailableError', 'QuantizationUnavailableError', 'chat_vocabulary_block',
+           'EMBEDDED_MODELS', 'TORCH_DTYPES', 'WEIGHT_FILES', 'WEIGHT_INDEX_FILES', 'TRAINED_MARKER',
+           'LOADER_JSON_FILES', 'MAX_LOADER_JSON_BYTES', 'TOKENIZER_FILES', 'MIN_TOKENIZER_TOKENS',
+           'ModelNotAvailableError', 'ModelNotCachedError', 'QuantizationUnavailableError', 'chat_vocabulary_block',
            'wrap_for_tokenizer_training', 'example_prompt_texts', 'qwen2_tokenizer_pipeline', 'build_tiny_tokenizer',
            'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples', 'tokenizer_mismatches',
            'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model',
            'torch_thread_count', 'configure_torch_threads', 'pick_device', 'resolve_torch_dtype',
-           'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem', 'hub_offline',
-           'looks_like_local_path', 'offline_hub_error', 'model_folder_problem', 'resolve_model_path',
-           'tokenizer_files_problem', 'load_tokenizer', 'quantization_config_from', 'lora_config_from',
-           'WeightsMismatchError', 'loading_problem', 'load_model', 'load_model_and_tokenizer', 'greedy_completions',
-           'model_summary']
+           'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem', 'looks_like_local_path',
+           'model_not_cached_error', 'offline_hub_error', 'torn_json_problem', 'model_folder_problem',
+           'resolve_model_path', 'tokenizer_files_problem', 'load_tokenizer', 'quantization_config_from',
+           'lora_config_from', 'WeightsMismatchError', 'loading_problem', 'load_model', 'load_model_and_tokenizer',
+           'greedy_completions', 'model_summary']
 
 # %% ../nbs/06_model.ipynb #b6747d21
 class ModelNotAvailableError(OSError):
     "The model (or tokenizer) named in the recipe cannot be found or fetched."
+
+class ModelNotCachedError(ModelNotAvailableError):
+    "A hub id that is not in the local Hugging Face cache while the hub is off (`HF_HUB_OFFLINE`) or unreachable."
 
 class QuantizationUnavailableError(RuntimeError):
     "4-bit / 8-bit loading was asked for where bitsandbytes quantisation cannot run."
@@ -389,11 +395,6 @@ def model_weights_problem(folder: str | os.PathLike) -> str | None:
 
 # %% ../nbs/06_model.ipynb #8698d718
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-_TRUE = {"1", "true", "yes", "on"}
-
-def hub_offline() -> bool:
-    "Whether the Hugging Face hub is switched off (`HF_HUB_OFFLINE` / `TRANSFORMERS_OFFLINE`)."
-    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 def looks_like_local_path(name: str) -> bool:
     "Whether `name` can only be a filesystem path, not a hub id."
@@ -413,16 +414,42 @@ def _missing_folder_error(path: Path) -> ModelNotAvailableError:
     return ModelNotAvailableError(f"model folder {str(path)!r} does not exist{hint}. "
                                   "Set model_name_or_path to an existing folder or a hub id.")
 
+def _local_copy_fix(repo_id: str) -> str:
+    return (f"there is no local folder {str(Path(repo_id).absolute())!r} either. On a machine without network set "
+            f"HF_HUB_OFFLINE=1 and point the recipe at a local copy (model_name_or_path: /path/to/folder, a folder "
+            f"holding config.json and the tokenizer files; get one with `huggingface-cli download {repo_id} "
+            f"--local-dir /path/to/folder` on a machine with network), or use the offline demo model "
+            f"(model_name_or_path: {EMBEDDED_MODEL_PREFIX}tiny-qwen2).")
+
+def model_not_cached_error(repo_id: str, why: str) -> ModelNotCachedError:
+    "The error for a hub id missing from the local cache when the hub cannot be asked (`why`: `hub_unreachable`)."
+    return ModelNotCachedError(f"model {repo_id!r} is not in the local Hugging Face cache and {why}; "
+                               f"{_local_copy_fix(repo_id)}")
+
 def offline_hub_error(repo_id: str, reason: str = "") -> ModelNotAvailableError:
-    "The error for a hub id that cannot be fetched (offline, no network, or not on the hub)."
-    return ModelNotAvailableError(
-        f"model {repo_id!r} is not available: {reason or 'the Hugging Face hub is offline (HF_HUB_OFFLINE=1) and it is not in the local cache'}"
-        f", and there is no local folder {str(Path(repo_id).absolute())!r}. "
-        f"Point the recipe at a local copy instead (model_name_or_path: /path/to/folder, a folder holding config.json and "
-        f"the tokenizer files; get one with `huggingface-cli download {repo_id} --local-dir /path/to/folder` on a machine "
-        f"with network), or use the offline demo model (model_name_or_path: {EMBEDDED_MODEL_PREFIX}tiny-qwen2).")
+    "The error for a hub id that cannot be fetched: `reason` (a failed download), by default the offline switch."
+    if not reason: return model_not_cached_error(repo_id, "HF_HUB_OFFLINE=1 is set")
+    return ModelNotAvailableError(f"model {repo_id!r} is not available: {reason}; {_local_copy_fix(repo_id)}")
 
 TRAINED_MARKER = "train_results.json"   # grpo_nb.train writes it last: the folder claims a finished training run
+LOADER_JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
+                     "adapter_config.json", "added_tokens.json", "chat_template.json", "preprocessor_config.json")
+MAX_LOADER_JSON_BYTES = 64 << 20     # a config is KBs; tokenizer_config.json with many added tokens a few MB
+
+def torn_json_problem(folder: str | os.PathLike) -> str | None:
+    """The first small JSON file the loaders read (`LOADER_JSON_FILES`) that is present in `folder` but torn: not
+    UTF-8, not JSON, not an object (transformers would silently fall back to defaults for some), or None."""
+    folder = Path(folder)
+    for name in LOADER_JSON_FILES:
+        f = folder / name
+        if not f.exists(): continue
+        if not f.is_file(): return f"a {name} that is not a regular file"
+        if (size := f.stat().st_size) > MAX_LOADER_JSON_BYTES: return f"a {name} of {size:,} bytes, too large to be one"
+        try: obj = json.loads(f.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            return f"a torn {name} ({type(e).__name__}: {str(e)[:120]})"
+        if not isinstance(obj, dict): return f"a torn {name} (a JSON {type(obj).__name__}, expected an object)"
+    return None
 
 def model_folder_problem(path: str | os.PathLike) -> str | None:
     "Why the local folder `path` cannot be loaded as a model (no config, no or torn weights), or None."
@@ -434,7 +461,8 @@ def model_folder_problem(path: str | os.PathLike) -> str | None:
     if not any((path / f).exists() for f in ("config.json", "adapter_config.json")):
         files = sorted(p.name for p in path.iterdir())[:12]
         return f"{claim} no config.json (nor adapter_config.json); it holds: {files}.{fix}"
-    problem = model_weights_problem(path)
+    problem = torn_json_problem(path) or model_weights_problem(path)
+    if problem and problem.startswith("a ") and not fix: fix = " Restore it from the model it was saved from."
     return f"{claim} {problem}.{fix}" if problem else None
 
 def resolve_model_path(name_or_path: str | Path, *, revision: str | None = None,
@@ -452,7 +480,8 @@ def resolve_model_path(name_or_path: str | Path, *, revision: str | None = None,
         return str(path)
     if path.exists(): raise ModelNotAvailableError(f"model_name_or_path {name!r} is a file; expected a model folder or a hub id")
     if looks_like_local_path(name): raise _missing_folder_error(path)
-    if hub_offline() and not _hub_id_cached(name, revision): raise offline_hub_error(name)
+    if not _hub_id_cached(name, revision) and (why := hub_unreachable()):   # fail now, not after ten retries
+        raise model_not_cached_error(name, why)
     return name
 
 # %% ../nbs/06_model.ipynb #c9346047

@@ -16,10 +16,11 @@ from typing import Callable, Iterable, Sequence
 
 from .config import DIRECTION_TOLERANCE
 from .data import direction_of_change
-from .next_video import (NEXT_VIDEO_ROW_SCHEMA, check_unique_ids, example_row_mismatch, example_seed,
-                                generate_completions, load_generator, merge_drops, metrics_provenance,
-                                read_predictions, read_predictions_report, redacted_source, run_resumable,
-                                sample_completions, schema_problem, valid_rows, write_json_atomic)
+from .files import write_json_atomic
+from .generation import (evaluate, example_row_mismatch, example_seed, generate_completions, load_generator,
+                                read_predictions, read_predictions_report, run_resumable, sample_completions)
+from .next_video import (NEXT_VIDEO_ROW_SCHEMA, check_unique_ids, merge_drops, metrics_provenance,
+                                redacted_source, schema_problem, valid_rows)
 from .prompts import build_opinion_messages
 from .rewards import OPINION_LABELS, has_valid_format
 from .stats import bootstrap, ClusterSums, paired_difference, paired_rmse_difference, ratio
@@ -571,32 +572,19 @@ def evaluate_opinion(model, tokenizer, examples: Iterable[dict], out_dir: str | 
     for n, ex in enumerate(examples, 1):
         missing = [k for k in OPINION_EXAMPLE_KEYS if k not in ex]
         if missing: raise KeyError(f"opinion example {n} lacks {missing} (build examples with opinion_examples)")
-    if isinstance(model, (str, os.PathLike)): model, tokenizer = load_generator(model, backend=backend)
-    out_dir = Path(out_dir)
-    name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
-    settings = {"task": "opinion", "model": str(name) if name else None, "max_new_tokens": max_new_tokens,
-                "temperature": temperature, "top_p": top_p}
-    if temperature > 0: settings["seed"] = seed
-    def generate_batch(batch):
-        if temperature > 0:                 # sampled: one seed per example, whatever the batch (next_video)
-            return [s[0] for s in sample_completions(model, tokenizer, [e["prompt"] for e in batch],
-                                                     [example_seed(seed, e["example_id"]) for e in batch],
-                                                     max_new_tokens=max_new_tokens, temperature=temperature,
-                                                     top_p=top_p)]
-        return generate_completions(model, tokenizer, [e["prompt"] for e in batch], batch_size=len(batch),
-                                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, progress=False)
-    def prediction_row(example, completion): return opinion_prediction_row(example, completion, tolerance=tolerance)
-    rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, prediction_row,
-                         batch_size=batch_size, sort_key=lambda e: -sum(len(str(m.get("content", ""))) for m in e["prompt"]),
-                         meta=settings, on_batch=on_batch, progress=progress, desc="opinion eval",
-                         check_row=lambda ex, row: opinion_row_problem(row) or example_row_mismatch(
-                             ex, row, (("prompt", "messages"), ("before", "before"), ("after", "after"))))
-    metrics = score_opinion(rows, tolerance=tolerance, train_after_mean=train_after_mean,
-                            bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
-    metrics["settings"] = {**settings, "direction_tolerance": tolerance, "bootstrap_resamples": bootstrap_resamples,
-                           "bootstrap_seed": bootstrap_seed, "opinion_task_trained": opinion_task_trained,
-                           "global_mean_baseline": metrics["combined"]["baselines"]["global_mean"]["name"]}
-    metrics["notes"] = opinion_notes(opinion_task_trained, train_after_mean)
-    metrics["provenance"] = metrics_provenance(provenance)
-    write_json_atomic(metrics, out_dir / "metrics.json")
-    return metrics
+    def make_row(example, completion): return opinion_prediction_row(example, completion, tolerance=tolerance)
+    def check_row(example, row):
+        return opinion_row_problem(row) or example_row_mismatch(
+            example, row, (("prompt", "messages"), ("before", "before"), ("after", "after")))
+    def score(rows, settings):
+        metrics = score_opinion(rows, tolerance=tolerance, train_after_mean=train_after_mean,
+                                bootstrap_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
+        metrics["settings"] = {**settings, "direction_tolerance": tolerance, "bootstrap_resamples": bootstrap_resamples,
+                               "bootstrap_seed": bootstrap_seed, "opinion_task_trained": opinion_task_trained,
+                               "global_mean_baseline": metrics["combined"]["baselines"]["global_mean"]["name"]}
+        metrics["notes"] = opinion_notes(opinion_task_trained, train_after_mean)
+        metrics["provenance"] = metrics_provenance(provenance)
+        return metrics
+    return evaluate(model, tokenizer, examples, out_dir, task="opinion", make_row=make_row, check_row=check_row,
+                    score=score, batch_size=batch_size, max_new_tokens=max_new_tokens, temperature=temperature,
+                    top_p=top_p, seed=seed, backend=backend, progress=progress, on_batch=on_batch)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import inspect
 import json
 import logging
@@ -18,32 +17,34 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import (Interrupted, RecipeConfig, interrupt_on_signals, load_recipe, redact_file, redact_record,
-                            redact_secrets, save_recipe_snapshot)
+                            save_recipe_snapshot)
 from .files import (LOCK_FILE, RunError, RunLockedError, acquire_run_lock, is_main_process_by_env,
-                           release_run_lock, run_lock)
-from .next_video import write_json_atomic
+                           release_run_lock, run_lock, write_json_atomic)
+# moved to grpo_nb.runtime (process set-up); re-exported here for one release
+from .runtime import (CurrentStderrHandler, RedactSecrets, code_version, find_repo_root, needs_hub,
+                             package_source, setup_environment,
+                             setup_logging, utc_timestamp)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'INTERRUPT_SIGNALS', 'repo_root', 'RunLayout', 'check_run_name', 'run_layout',
-           'RedactSecrets', 'CurrentStderrHandler', 'setup_logging', 'needs_hub', 'setup_environment', 'read_json',
-           'package_source', 'code_version', 'now', 'snapshot_dict', 'write_record', 'recipe_differences',
-           'stage_marker', 'stage_done', 'parse_stages', 'eval_sampling', 'opinion_task_trained', 'with_provenance',
-           'lock_output_folder', 'evaluate', 'visible_gpus', 'accelerate_command', 'papermill_failure',
+__all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'now', 'INTERRUPT_SIGNALS', 'repo_root', 'RunLayout', 'check_run_name', 'run_layout',
+           'read_json', 'snapshot_dict', 'write_record', 'recipe_differences', 'stage_marker', 'stage_done',
+           'parse_stages', 'eval_sampling', 'opinion_task_trained', 'with_provenance', 'lock_output_folder', 'evaluate',
+           'visible_gpus', 'accelerate_command', 'papermill_failure', 'train_launch', 'lost_model_problem',
            'trained_model_problem', 'stage_folder', 'clear_later_stages', 'RunInterrupted', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
-    "The project root at or above `start` (default: cwd; `grpo_nb.reports.find_repo_root`), else `start` itself."
-    from grpo_nb.reports import find_repo_root
+    "Deprecated (one release): `grpo_nb.runtime.find_repo_root(start)`, else `start` (default: cwd) itself."
     return find_repo_root(start) or Path(start or Path.cwd()).resolve()
 
 @dataclass(frozen=True)
@@ -87,66 +88,10 @@ def run_layout(name: str, runs_root: str | os.PathLike | None = None,
                reports_root: str | os.PathLike | None = None) -> RunLayout:
     "The layout of run `name` under `runs_root` (default `<repo>/runs`) and `reports_root` (default `<repo>/reports`)."
     check_run_name(name)
-    base = repo_root()
+    base = find_repo_root() or Path.cwd()
     runs = Path(runs_root or os.environ.get("GRPO_NB_RUNS") or base / "runs")
     reports = Path(reports_root or os.environ.get("GRPO_NB_REPORTS") or base / "reports")
     return RunLayout(name=name, root=runs / name, report=reports / name)
-
-# %% ../nbs/11_pipeline.ipynb #70932c31
-class RedactSecrets(logging.Filter):
-    "A logging filter that redacts secret values from messages and their arguments."
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if (clean := redact_secrets(message)) != message: record.msg, record.args = clean, None
-        return True
-
-# %% ../nbs/11_pipeline.ipynb #9567f4ba
-_HANDLER_TAG = "_grpo_nb_handler"
-
-class CurrentStderrHandler(logging.StreamHandler):
-    "A stream handler writing to whatever `sys.stderr` is now (a redirected or redacting stream), never a stale one."
-    _sys = sys                                    # kept on the class: module globals may be gone at interpreter exit
-    def __init__(self): super().__init__(sys.stderr)
-    @property
-    def stream(self): return self._sys.stderr
-    @stream.setter
-    def stream(self, value): pass
-
-def setup_logging(log_file: str | os.PathLike | None = None, level: str | None = None) -> logging.Logger:
-    "Configure the root logger once: LOGLEVEL, stderr and an optional file, both redacting secrets."
-    root = logging.getLogger()
-    level = (level or os.environ.get("LOGLEVEL") or "INFO").upper()
-    root.setLevel(level)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
-    handlers = [h for h in root.handlers if getattr(h, _HANDLER_TAG, False)]
-    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in handlers):
-        h = CurrentStderrHandler(); setattr(h, _HANDLER_TAG, True); root.addHandler(h); handlers.append(h)
-    if log_file is not None:
-        log_file = Path(log_file); log_file.parent.mkdir(parents=True, exist_ok=True)
-        for h in handlers:
-            if isinstance(h, logging.FileHandler): root.removeHandler(h); h.close()
-        h = logging.FileHandler(log_file, encoding="utf-8"); setattr(h, _HANDLER_TAG, True); root.addHandler(h)
-    for h in root.handlers:
-        if getattr(h, _HANDLER_TAG, False):
-            h.setFormatter(fmt)
-            if not any(isinstance(f, RedactSecrets) for f in h.filters): h.addFilter(RedactSecrets())
-    return root
-
-def needs_hub(cfg: RecipeConfig) -> bool:
-    "Whether the recipe names anything that may come from a hub (a model or dataset that is not embedded or local)."
-    sources = [cfg.model.model_name_or_path] + ([e.get("name") for e in cfg.script.dataset_mixture]
-                                                if cfg.script.dataset_mixture else [cfg.script.dataset_name])
-    def local(s): return not s or s.startswith("embedded") or s in ("synthetic",) or Path(s).expanduser().exists()
-    return not all(local(str(s)) for s in sources)
-
-def setup_environment(cfg: RecipeConfig | None = None) -> dict:
-    "Set the environment defaults of a headless run (never overriding the user's); returns what was set."
-    wanted = {"TOKENIZERS_PARALLELISM": "false", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
-    if cfg is not None and not needs_hub(cfg):
-        wanted.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    changed = {k: v for k, v in wanted.items() if k not in os.environ}
-    os.environ.update(changed)
-    return changed
 
 # %% ../nbs/11_pipeline.ipynb #62594fb0
 def read_json(path: str | os.PathLike, default=None):
@@ -154,23 +99,7 @@ def read_json(path: str | os.PathLike, default=None):
     path = Path(path)
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
-def package_source() -> Path:
-    "The folder holding the imported `grpo_nb` package's source checkout (or its installed location)."
-    import grpo_nb
-    return Path(grpo_nb.__file__).resolve().parent.parent
-
-def code_version(root: str | os.PathLike | None = None) -> dict:
-    "The package version, and the git commit of the code's checkout and whether it had changes (None outside one)."
-    import grpo_nb
-    root = str(root or package_source())
-    def git(*args):
-        try: return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError): return ""
-    commit = git("rev-parse", "HEAD") if (Path(root) / "settings.ini").is_file() else ""
-    return {"package_version": getattr(grpo_nb, "__version__", None), "source": root, "commit": commit or None,
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None}
-
-def now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+now = utc_timestamp    # the old name, for one release: it returns a string (`grpo_nb.runtime.utc_timestamp`)
 
 # %% ../nbs/11_pipeline.ipynb #f5c0e760
 def snapshot_dict(cfg: RecipeConfig) -> dict:
@@ -309,20 +238,20 @@ def accelerate_command(cfg: RecipeConfig, n_gpus: int | None = None) -> list[str
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if cfg.script.accelerate_config:
         path = Path(cfg.script.accelerate_config).expanduser()
-        if not path.is_file() and (repo_root() / path).is_file(): path = repo_root() / path
+        root = find_repo_root()
+        if not path.is_file() and root is not None and (root / path).is_file(): path = root / path
         if not path.is_file(): raise FileNotFoundError(f"accelerate_config {cfg.script.accelerate_config!r} not found")
         cmd += ["--config_file", str(path)]
     if n > 1: cmd += ["--num_processes", str(n)]
     return cmd
 
 # %% ../nbs/11_pipeline.ipynb #fa796ca0
-def _stage_record(record: dict, stage: str, **fields) -> None:
-    record.setdefault("stages", {}).setdefault(stage, {}).update(fields)
-
 def _papermill(notebook: str, output: Path, parameters: dict, cwd: Path) -> None:
     import papermill as pm
-    source = repo_root() / "nbs" / notebook
-    if not source.is_file(): raise FileNotFoundError(f"{source} not found: the papermill path needs the repository checkout; use via='inprocess'")
+    source = (find_repo_root() or Path.cwd()) / "nbs" / notebook
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} not found: the papermill path needs the repository checkout; "
+                                "use via='inprocess'")
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(str(source), str(output), parameters=redact_record(parameters), cwd=str(cwd),
@@ -345,14 +274,19 @@ def papermill_failure(notebook: str, output: Path, e: BaseException) -> str | No
         return f"{notebook} could not be executed: {type(e).__name__}: {str(e).strip()[:400]} (see {output})"
     return None
 
+# %% ../nbs/11_pipeline.ipynb #cfb81693
+def train_launch(cfg: RecipeConfig, layout: RunLayout, resume: str | None) -> list[str] | None:
+    "The `accelerate launch … -m grpo_nb train …` command of the train stage, or None when one process is enough."
+    command = accelerate_command(cfg)
+    if command is None: return None
+    command += ["-m", "grpo_nb", "train", "--recipe", str(layout.config), "--output_dir", str(layout.train)]
+    return command + (["--resume_from_checkpoint", resume] if resume else [])
 
+# %% ../nbs/11_pipeline.ipynb #ae0b0b6b
 def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) -> None:
     resume = "latest" if any(layout.train.glob("checkpoint-*")) and not overwrite else None
     if resume: log.info("train: resuming from the newest checkpoint in %s", layout.train)
-    command = accelerate_command(cfg)
-    if command is not None:
-        command += ["-m", "grpo_nb.train", "--recipe", str(layout.config), "--output_dir", str(layout.train)]
-        if resume: command += ["--resume_from_checkpoint", resume]
+    if (command := train_launch(cfg, layout, resume)) is not None:
         log.info("train: %s", " ".join(command))
         with open(layout.logs / "train.log", "a", encoding="utf-8") as logf:
             done = subprocess.run(command, stdout=logf, stderr=subprocess.STDOUT)
@@ -363,12 +297,22 @@ def _run_train(cfg: RecipeConfig, layout: RunLayout, via: str, overwrite: bool) 
     elif via == "papermill":
         _papermill("train.ipynb", layout.notebooks / "train.ipynb",
                    {"recipe": str(layout.config), "output_dir": str(layout.train), "resume_from_checkpoint": resume,
-                    "overrides": ["--overwrite", "true"] if overwrite else []}, repo_root())
+                    "overwrite": bool(overwrite)}, find_repo_root() or Path.cwd())
     else:
         from grpo_nb.train import train
         # rebuilt from the snapshot rather than dataclasses.replace: TRL's config derives fields in __post_init__
         run_cfg = load_recipe(layout.config, {"output_dir": str(layout.train), **({"overwrite": True} if overwrite else {})})
         train(run_cfg, resume_from_checkpoint=resume)
+
+# %% ../nbs/11_pipeline.ipynb #2a9059f4
+def lost_model_problem(layout: RunLayout) -> str | None:
+    "Why evaluating would score the wrong model: `run.json` says training finished here, but its model is gone."
+    try: stage = (json.loads(layout.run_json.read_text(encoding="utf-8")).get("stages") or {}).get("train") or {}
+    except (OSError, ValueError, AttributeError): return None
+    if not isinstance(stage, dict) or stage.get("status") != "done": return None
+    return (f"run.json records a finished training stage, but {layout.train} holds no model (no config.json): "
+            "evaluating now would score the recipe's untrained model instead; train again with --stages train "
+            "--overwrite, or evaluate another model with grpo-nb evaluate --model PATH --out DIR")
 
 def trained_model_problem(train_dir: str | os.PathLike) -> str | None:
     "Why a finished training folder holds no loadable model (`grpo_nb.model.model_folder_problem`); None if untrained."
@@ -378,25 +322,29 @@ def trained_model_problem(train_dir: str | os.PathLike) -> str | None:
     problem = model_folder_problem(d)
     return None if problem is None else f"{problem} Evaluating it would silently score another model."
 
+# %% ../nbs/11_pipeline.ipynb #8d5e6096
 def _run_evaluate(cfg: RecipeConfig, layout: RunLayout) -> dict:
     if (problem := trained_model_problem(layout.train)): raise RunError(problem)
     model_path = layout.train if (layout.train / "config.json").is_file() else None
+    if model_path is None and (problem := lost_model_problem(layout)): raise RunError(problem)
     if model_path is None:
-        log.warning("evaluate: no trained model in %s: evaluating the recipe's model %s", layout.train, cfg.model.model_name_or_path)
+        log.warning("evaluate: no trained model in %s: evaluating the recipe's model %s", layout.train,
+                    cfg.model.model_name_or_path)
     with run_lock(layout.evaluate, what="evaluation folder", hint="wait for the other evaluation to finish"):
         results = evaluate(cfg, model_path, layout.evaluate)
-        write_json_atomic({"finished": now(), "model": str(model_path or cfg.model.model_name_or_path),
+        write_json_atomic({"finished": utc_timestamp(), "model": str(model_path or cfg.model.model_name_or_path),
                            "tasks": sorted(results)}, stage_marker(layout, "evaluate"))
     return results
 
 def _run_report(layout: RunLayout, via: str) -> Path:
     if via == "papermill":
         _papermill("report.ipynb", layout.notebooks / "report.ipynb",
-                   {"run_dir": str(layout.root), "out_dir": str(layout.report)}, repo_root())
+                   {"run_dir": str(layout.root), "out_dir": str(layout.report)}, find_repo_root() or Path.cwd())
         return layout.report / "README.md"
     from grpo_nb.reports import render_report
     return render_report(layout.root, layout.report) / "README.md"
 
+# %% ../nbs/11_pipeline.ipynb #207988dd
 def stage_folder(layout: RunLayout, stage: str) -> Path:
     "The folder that holds everything `stage` wrote."
     return {"train": layout.train, "evaluate": layout.evaluate, "report": layout.report}[stage]
@@ -419,13 +367,14 @@ def clear_later_stages(layout: RunLayout, stage: str, record: dict) -> list[str]
     for later in STAGES[STAGES.index(stage) + 1:]:
         if _clear_stage(layout, later):
             cleared.append(later)
-            record.setdefault("stages", {})[later] = {"status": "cleared", "cleared": now(),
+            record.setdefault("stages", {})[later] = {"status": "cleared", "cleared": utc_timestamp(),
                                                       "reason": f"the {stage} stage ran again"}
     if cleared:
         log.warning("%s: running again, so the %s output made from the previous %s is removed (%s)", stage,
                     " and ".join(cleared), stage, ", ".join(str(stage_folder(layout, s)) for s in cleared))
     return cleared
 
+# %% ../nbs/11_pipeline.ipynb #4f35bd03
 INTERRUPT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 class RunInterrupted(Interrupted):
@@ -435,6 +384,7 @@ def _raise_interrupted(signum, frame):
     name = signal.Signals(signum).name
     raise RunInterrupted(name, f"stopped by signal {name}")
 
+# %% ../nbs/11_pipeline.ipynb #0d887da3
 def _read_record(path: Path) -> dict:
     "run.json, or {} when absent; a damaged one is moved aside (stage markers, not run.json, say what is done)."
     if not path.is_file(): return {}
@@ -454,7 +404,7 @@ def _prepare_run_folder(layout: RunLayout) -> None:
             raise RunError(f"{folder} is a file, not a folder: move it away or choose another --name")
     try:
         layout.root.mkdir(parents=True, exist_ok=True); layout.logs.mkdir(exist_ok=True)
-        probe = layout.root / f".write-test-{os.getpid()}"
+        probe = layout.root / f".write-test-{os.getpid()}-{threading.get_ident()}"
         probe.write_bytes(b""); probe.unlink()
     except PermissionError as e:
         raise RunError(f"cannot write to the run folder {layout.root} ({e.strerror}): make it writable, or set "
@@ -470,6 +420,7 @@ def _check_snapshot(cfg: RecipeConfig, layout: RunLayout) -> None:
                        + "; ".join(diffs[:10]) + (f"; … {len(diffs) - 10} more" if len(diffs) > 10 else "")
                        + ". Start a new run with another --name, or run this one again from scratch with --overwrite")
 
+# %% ../nbs/11_pipeline.ipynb #e5cfb32b
 def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name: str | None = None,
                  overrides: list[str] | dict | None = None, overwrite: bool = False, via: str = "inprocess",
                  runs_root=None, reports_root=None) -> dict:
@@ -490,7 +441,9 @@ def run_pipeline(recipe: str | os.PathLike | RecipeConfig, *, stages=None, name:
                        "is lost; free some space and run the same command again to resume") from None
     finally: release_run_lock(lock)
 
-def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe, overwrite: bool, via: str) -> dict:
+# %% ../nbs/11_pipeline.ipynb #f19f851f
+def _start_record(cfg: RecipeConfig, layout: RunLayout, recipe, overwrite: bool) -> tuple[RecipeConfig, dict, dict]:
+    "Logging, environment and the recipe snapshot of a run; `(the snapshot's recipe, run.json so far, code version)`."
     setup_logging(layout.logs / "pipeline.log"); setup_environment(cfg)
     if layout.config.is_file() and not overwrite: _check_snapshot(cfg, layout)
     else: save_recipe_snapshot(cfg, layout.config)
@@ -499,7 +452,38 @@ def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe,
     record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
                   model=cfg.model.model_name_or_path, dataset=cfg.script.dataset_mixture or cfg.script.dataset_name,
                   **(version := code_version()), python=sys.version.split()[0])
-    record.setdefault("started", now())
+    record.setdefault("started", utc_timestamp())
+    return cfg, record, version
+
+def _stage_record(record: dict, stage: str, **fields) -> None:
+    record.setdefault("stages", {}).setdefault(stage, {}).update(fields)
+
+def _run_stage(cfg: RecipeConfig, layout: RunLayout, stage: str, record: dict, via: str, overwrite: bool) -> None:
+    "Run `stage` and record how it ended (done, failed, interrupted) in `run.json`."
+    start = time.time()
+    try:
+        if stage == "train": _run_train(cfg, layout, via, overwrite)
+        elif stage == "evaluate":
+            _run_evaluate(cfg, layout)
+            prepared = read_json(layout.next_video / "prepare_stats.json", {}) or {}
+            for side in ("train", "eval"):
+                if isinstance(prepared.get(side), dict) and prepared[side].get("dropped"):
+                    record.setdefault("dropped_rows", {})[side] = prepared[side]["dropped"]
+        else: record["report"] = str(_run_report(layout, via))
+    except BaseException as e:
+        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        _stage_record(record, stage, status=status, finished=utc_timestamp(),
+                      wall_seconds=round(time.time() - start, 1), error=f"{type(e).__name__}: {e}"[:500])
+        try: write_record(record, layout.run_json)
+        except OSError: log.error("could not record the %s %s stage in %s", status, stage, layout.run_json)
+        raise
+    _stage_record(record, stage, status="done", skipped=False, finished=utc_timestamp(),
+                  wall_seconds=round(time.time() - start, 1))
+    record["stages"][stage].pop("error", None)
+
+# %% ../nbs/11_pipeline.ipynb #15643f64
+def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe, overwrite: bool, via: str) -> dict:
+    cfg, record, version = _start_record(cfg, layout, recipe, overwrite)
     t0 = time.time()
     for stage in stages:
         if overwrite: _clear_stage(layout, stage)
@@ -507,34 +491,16 @@ def _run_stages(cfg: RecipeConfig, layout: RunLayout, stages: list[str], recipe,
             log.info("%s: already done (%s): skipped; use --overwrite to run it again", stage, stage_marker(layout, stage))
             _stage_record(record, stage, status="done", skipped=True); continue
         log.info("%s: starting", stage)
-        start = time.time()
         clear_later_stages(layout, stage, record)
         record.setdefault("stages", {})[stage] = {k: v for k, v in record.get("stages", {}).get(stage, {}).items()
                                                   if k not in ("status", "reason", "cleared", "error")}
         _stage_record(record, stage, code=version)
         if stage != "report":  # the report reads run.json: it would show itself as still running
-            _stage_record(record, stage, status="running", started=now(), skipped=False)
+            _stage_record(record, stage, status="running", started=utc_timestamp(), skipped=False)
             write_record(record, layout.run_json)
-        try:
-            if stage == "train": _run_train(cfg, layout, via, overwrite)
-            elif stage == "evaluate":
-                _run_evaluate(cfg, layout)
-                prepared = read_json(layout.next_video / "prepare_stats.json", {}) or {}
-                for side in ("train", "eval"):
-                    if isinstance(prepared.get(side), dict) and prepared[side].get("dropped"):
-                        record.setdefault("dropped_rows", {})[side] = prepared[side]["dropped"]
-            else: record["report"] = str(_run_report(layout, via))
-        except BaseException as e:
-            status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            _stage_record(record, stage, status=status, finished=now(), wall_seconds=round(time.time() - start, 1),
-                          error=f"{type(e).__name__}: {e}"[:500])
-            try: write_record(record, layout.run_json)
-            except OSError: log.error("could not record the %s %s stage in %s", status, stage, layout.run_json)
-            raise
-        _stage_record(record, stage, status="done", skipped=False, finished=now(), wall_seconds=round(time.time() - start, 1))
-        record["stages"][stage].pop("error", None)
+        _run_stage(cfg, layout, stage, record, via, overwrite)
         record["wall_seconds"] = round(sum(s.get("wall_seconds", 0) for s in record["stages"].values()), 1)
-        record["finished"] = now()
+        record["finished"] = utc_timestamp()
         write_record(record, layout.run_json)
     if "report" in stages and stage_done(layout, "report"): record["report"] = str(stage_marker(layout, "report"))
     record["this_invocation_seconds"] = round(time.time() - t0, 1)

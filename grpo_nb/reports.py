@@ -17,8 +17,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import yaml
 
-from .config import write_atomic
-from .next_video import is_correct, read_predictions, rescore_rows
+from . import files
+from .files import write_bytes_atomic
+from .generation import read_predictions
+from .next_video import is_correct, rescore_rows
 from .opinion import DIRECTION_TOLERANCE, as_opinion, change_direction
 from .rewards import parse_opinion_index
 
@@ -26,18 +28,19 @@ from .rewards import parse_opinion_index
 __all__ = ['MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS',
            'GRPO_HEALTH_SIGNALS', 'TASK_ACCURACY_KEY', 'SUBREPORTS', 'PLOTS', 'TRAINING_TASK_PLOT', 'write_text_atomic',
            'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration',
-           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'find_repo_root', 'resolve_run_dir',
-           'default_report_dir', 'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
-           'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
-           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
-           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
-           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
-           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
-           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
-           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'training_summary', 'plot_training',
-           'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy', 'task_accuracy_markdown',
-           'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
-           'samples_markdown', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'summary_markdown',
+           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'resolve_run_dir', 'default_report_dir',
+           'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part', 'load_config_part',
+           'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners', 'banner_block',
+           'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison', 'verdict_words',
+           'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table', 'plot_accuracy',
+           'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions', 'plot_reliability',
+           'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table', 'verdict_sentence',
+           'direction_table', 'calibration_table', 'plot_calibration', 'answers_table', 'opinion_markdown',
+           'log_series', 'fifth_means', 'reward_keys', 'train_metrics', 'training_summary', 'training_panels',
+           'plot_training', 'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy',
+           'task_accuracy_markdown', 'results_rows', 'warmup_markdown', 'kl_note', 'training_markdown', 'completion_of',
+           'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_intro', 'samples_markdown', 'run_table',
+           'stages_table', 'dropped_rows_table', 'headline_rows', 'recipe_value', 'settings_rows', 'summary_markdown',
            'render_report']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
@@ -45,8 +48,8 @@ from .config import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secre
 
 # %% ../nbs/10_reports.ipynb #a01fa40d
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    "Write `text`, secrets redacted, to `path` atomically (temporary file in the same folder, fsync, `os.replace`)."
-    return write_atomic(path, redact_secrets(text))
+    "Write `text`, secrets redacted, to `path` atomically: `grpo_nb.files.write_text_atomic(text, path, redact=True)`."
+    return files.write_text_atomic(text, path, redact=True)
 
 # %% ../nbs/10_reports.ipynb #dc76f2ab
 def new_figure(width: float = 7.0, height: float = 4.0):
@@ -62,7 +65,7 @@ def save_figure_atomic(fig, path: str | os.PathLike) -> Path:
     buffer = io.BytesIO()
     try: fig.savefig(buffer, format="png", bbox_inches="tight")
     finally: fig.clear()
-    return write_atomic(path, buffer.getvalue())
+    return write_bytes_atomic(buffer.getvalue(), path)
 
 # %% ../nbs/10_reports.ipynb #dda83d47
 MISSING = "—"
@@ -137,12 +140,7 @@ def read_markdown_tables(text: str) -> list[list[dict]]:
     return tables
 
 # %% ../nbs/10_reports.ipynb #e730fdea
-def find_repo_root(start: str | os.PathLike | None = None) -> Path | None:
-    "The nearest folder at or above `start` (default: the working directory) holding `settings.ini`, else None."
-    p = Path(start if start is not None else Path.cwd()).expanduser().resolve()
-    for d in [p, *p.parents]:
-        if (d / "settings.ini").is_file(): return d
-    return None
+from .runtime import find_repo_root   # its home is runtime; `reports.find_repo_root` stays importable
 
 def resolve_run_dir(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     "`run_dir` as given when it is a folder, else relative to the project `root` (found from the cwd); a clear error otherwise."
@@ -796,6 +794,12 @@ GRPO_HEALTH_SIGNALS = {
     "completions/clipped_ratio": "completions cut at max_completion_length (share)",
     "grad_norm": "gradient norm"}
 
+def train_metrics(results: dict | None) -> dict:
+    """The Trainer's own figures (`train_runtime`, `train_loss`, ...) of `train_results.json`: under `metrics` as
+    `grpo_nb.train` writes them, else at the top level as the Trainer's `save_metrics` does."""
+    results = results or {}
+    return results["metrics"] if isinstance(results.get("metrics"), dict) else results
+
 def training_summary(log: Sequence[dict], results: dict | None = None) -> dict:
     "First-fifth and last-fifth means of each logged signal, the number of steps and the wall time."
     keys = ["reward", *reward_keys(log), "kl", "loss", "completions/mean_length", *GRPO_HEALTH_SIGNALS]
@@ -808,10 +812,12 @@ def training_summary(log: Sequence[dict], results: dict | None = None) -> dict:
                             "mean": statistics.fmean(v for _, v in pts), "n_logged": len(pts)}
     steps = [e["step"] for e in log if _finite(e.get("step"))]
     results = results or {}
-    runtime = results.get("train_runtime")
+    runtime = train_metrics(results).get("train_runtime")
     if not _finite(runtime): runtime = next((e["train_runtime"] for e in reversed(log) if _finite(e.get("train_runtime"))), None)
+    stage = results.get("wall_time_s") if _finite(results.get("wall_time_s")) else None
     return {"signals": signals, "steps": int(max(steps)) if steps else results.get("global_step"),
-            "n_log_entries": len(log), "wall_seconds": runtime}
+            "n_log_entries": len(log), "wall_seconds": runtime if _finite(runtime) else stage,
+            "train_runtime": runtime if _finite(runtime) else None, "stage_seconds": stage}
 
 def _signal_label(key: str) -> str:
     if key in TRAINING_SIGNALS: return TRAINING_SIGNALS[key]
@@ -820,27 +826,36 @@ def _signal_label(key: str) -> str:
     return f"reward `{m.group(1)}` ↑" if m else key
 
 # %% ../nbs/10_reports.ipynb #7a611fb3
-def plot_training(log: Sequence[dict], path: str | os.PathLike) -> Path:
-    "Reward per reward function, reward spread, KL, loss, length, entropy and clipping against the step."
-    fig = new_figure(10, 11)
+def training_panels(log: Sequence[dict]) -> list[tuple[str, list[str]]]:
+    "The (title, keys) of each training plot panel that has at least one logged value, in a fixed order."
     panels = [("reward (higher is better)", ["reward", *reward_keys(log)]),
               ("reward spread: std, and groups with none", ["reward_std", "frac_reward_zero_std"]),
               ("KL to the reference", ["kl"]), ("loss", ["loss"]),
               ("completion length (tokens)", ["completions/mean_length"]), ("token entropy", ["entropy"]),
               ("clipping (share)", ["clip_ratio/region_mean", "clip_ratio/low_mean", "clip_ratio/high_mean",
                                     "completions/clipped_ratio"]), ("gradient norm", ["grad_norm"])]
+    return [(title, [k for k in keys if log_series(log, k)]) for title, keys in panels
+            if any(log_series(log, k) for k in keys)]
+
+def plot_training(log: Sequence[dict], path: str | os.PathLike) -> Path:
+    """Reward per reward function, reward spread, KL, loss, length, entropy and clipping against the step: only the
+    panels with data, two to a row (an odd last one across the row); one line of text when nothing was logged."""
+    panels = training_panels(log)
+    if not panels:
+        fig = new_figure(6, 1.5)
+        fig.text(0.5, 0.5, "no training signal was logged", ha="center", va="center", color="gray")
+        return save_figure_atomic(fig, path)
+    rows = math.ceil(len(panels) / 2)
+    fig = new_figure(10 if len(panels) > 1 else 6, 2.75 * rows + 0.5)
     for i, (title, keys) in enumerate(panels, 1):
-        ax = fig.add_subplot(4, 2, i)
-        drawn = 0
+        odd_last = i == len(panels) > 1 and i % 2                           # an odd last panel takes the whole row
+        ax = fig.add_subplot(rows, 2, (i, i + 1)) if odd_last else fig.add_subplot(rows, 2 if len(panels) > 1 else 1, i)
         for key in keys:
             pts = log_series(log, key)
-            if not pts: continue
             label = "total (weighted)" if key == "reward" else key.split("/")[1] if key.startswith("rewards/") else key
             ax.plot([s for s, _ in pts], [v for _, v in pts], marker="." if len(pts) < 30 else None,
                     lw=2 if key == "reward" else 1, label=label)
-            drawn += 1
-        if not drawn: ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="gray")
-        elif len(keys) > 1: ax.legend(fontsize=7)
+        if len(keys) > 1: ax.legend(fontsize=7)
         ax.set_title(title, fontsize=9); ax.set_xlabel("step", fontsize=8); ax.tick_params(labelsize=7)
     return save_figure_atomic(fig, path)
 
@@ -880,38 +895,89 @@ def task_accuracy_markdown(log: Sequence[dict], wall_seconds, plot: str | None =
     "The 'Task accuracy during training' section, or '' when the run did not evaluate during training."
     entries = task_accuracy_log(log)
     if not entries: return ""
+    names = list(dict.fromkeys(str(e.get("eval_next_video/baseline")) for e in entries))
+    one = len(names) == 1                                                 # one baseline: named once, not on every row
     rows = [[fmt_num(e["step"]), fmt_pct(e[TASK_ACCURACY_KEY]), fmt_pct(e.get("eval_next_video/parsed_rate")),
-             f"{fmt_pct(e.get('eval_next_video/baseline_accuracy'))} ({baseline_label(str(e.get('eval_next_video/baseline')))})",
+             fmt_pct(e.get("eval_next_video/baseline_accuracy")) +
+             ("" if one else f" ({baseline_label(str(e.get('eval_next_video/baseline')))})"),
              fmt_duration(e.get("eval_next_video/seconds"))] for e in entries]
+    first, last = entries[0], entries[-1]
+    seconds = [e.get("eval_next_video/seconds") for e in entries]
     share = task_accuracy_overhead(log, wall_seconds)
+    cost = (f"Cost: {fmt_duration(sum(seconds))} over {len(entries)} evaluations, {fmt_pct(share)} of the training "
+            f"wall time ({fmt_duration(wall_seconds)}).\n" if share is not None else "")
     out = ["## Task accuracy during training\n",
            f"Every `task_eval_steps` steps the evaluate stage's own generation and parser ran greedily on a capped, "
-           f"seeded sample of {fmt_num(entries[-1].get('eval_next_video/n'))} held-out rows (whole participants). "
-           "These are point estimates on a small sample, to watch the run; the verdict, with intervals, is on the "
+           f"seeded sample of {fmt_num(last.get('eval_next_video/n'))} held-out rows (whole participants)"
+           + (f", beside the best honest baseline on the same rows: **{baseline_label(names[0])}**" if one else "")
+           + ". These are point estimates on a small sample, to watch the run; the verdict, with intervals, is on the "
            "next-video page.\n",
-           md_table(["step", "accuracy", "answers parsed", "best honest baseline", "seconds"], rows),
-           f"\nCost: {fmt_pct(share)} of the training wall time." if share is not None else ""]
-    if plot: out.append(f"\n![task accuracy during training]({plot})\n")
-    return "\n".join(out)
+           f"Accuracy went from {fmt_pct(first[TASK_ACCURACY_KEY])} at step {fmt_num(first['step'])} to "
+           f"{fmt_pct(last[TASK_ACCURACY_KEY])} at step {fmt_num(last['step'])}"
+           f" (baseline {fmt_pct(last.get('eval_next_video/baseline_accuracy'))}).\n" if len(entries) > 1 else "",
+           md_table(["step", "accuracy", "answers parsed", "best honest baseline", "seconds"], rows), cost]
+    if plot: out.append(f"![task accuracy during training]({plot})\n")
+    return "\n".join(x for x in out if x)
 
 # %% ../nbs/10_reports.ipynb #21cdf08c
+def _is_seconds(key: str) -> bool: return bool(re.search(r"(_s|_seconds|runtime)$", key))
+
+def results_rows(results: dict | None) -> list[list[str]]:
+    "(label, value) of every number in `train_results.json` and its `metrics` but the wall times, seconds with a unit."
+    results = results or {}
+    items = [*results.items(), *(train_metrics(results).items() if isinstance(results.get("metrics"), dict) else [])]
+    return [[f"`train_results.json`: {k}", fmt_duration(v) if _is_seconds(k) else _plain(v)]
+            for k, v in items if _finite(v) and k not in ("train_runtime", "wall_time_s")]
+
+# %% ../nbs/10_reports.ipynb #9a580633
+def warmup_markdown(results: dict | None) -> str:
+    "The 'Warm-up' section: steps, learning rate, well-formed completions before → after; or that there was none."
+    out = "## Warm-up (supervised, before GRPO)\n\n"
+    if results is None:
+        return out + "Not recorded: `train_results.json` is missing or unreadable.\n"
+    if "sft_warmup" not in results:
+        return out + "Not recorded: this `train_results.json` has no `sft_warmup` entry (an older or foreign run).\n"
+    w = results["sft_warmup"]
+    if not isinstance(w, dict) or not w:
+        return out + "None: `sft_warmup_steps` is 0, so GRPO started from the model as loaded.\n"
+    before, after = w.get("format_rate_before"), w.get("format_rate_after")
+    rows = [["steps", fmt_num(w.get("steps"))], ["learning rate", _plain(w.get("learning_rate"))],
+            ["batch size", fmt_num(w.get("batch_size"))],
+            ["well-formed completions, before → after ↑", f"{fmt_pct(before)} → {fmt_pct(after)}"],
+            ["last loss", fmt_num(w.get("last_loss"))], ["wall time", fmt_duration(w.get("wall_time_s"))]]
+    return (out + "Supervised steps on random well-formed answers, to teach the `<think>…</think><answer>…</answer>` "
+            "format. Well-formed: the share of greedy completions, for the first 32 training prompts, that have the "
+            "full structure.\n\n" + md_table(["warm-up", "value"], rows))
+
+# %% ../nbs/10_reports.ipynb #1fc1b265
+def kl_note(log: Sequence[dict], beta=None) -> str:
+    "Why the KL is missing from the page ('' when it was logged)."
+    if log_series(log, "kl"): return ""
+    if _finite(beta) and beta == 0:
+        return "KL to the reference is not logged because `beta` is 0: GRPO then keeps no reference model.\n"
+    return "KL to the reference was not logged.\n"
+
+# %% ../nbs/10_reports.ipynb #5ccb5678
 def training_markdown(part: dict, plot: str | None = "training.png",
-                      extra_plots: Sequence[str] = ()) -> str:
-    "The training report page of a loaded training part (see `load_training_part`)."
+                      extra_plots: Sequence[str] = (), beta=None) -> str:
+    "The training report page of a loaded training part (see `load_training_part`); `beta` is the recipe's."
     if part["status"] != "ok": return not_run_page("Training", part)
     s = training_summary(part["log"], part["results"])
     rows = [[_signal_label(k), fmt_num(v["first_fifth"]), fmt_num(v["last_fifth"]), fmt_signed(v["change"]), fmt_num(v["mean"])]
             for k, v in s["signals"].items()]
     rows += [["last logged step", MISSING, MISSING, MISSING, fmt_num(s["steps"])],
              ["log entries", MISSING, MISSING, MISSING, fmt_num(s["n_log_entries"])],
-             ["wall time (train_runtime)", MISSING, MISSING, MISSING, fmt_duration(s["wall_seconds"])]]
-    rows += [[f"`train_results.json`: {k}", MISSING, MISSING, MISSING, _plain(v)]
-             for k, v in (part["results"] or {}).items() if _finite(v) and k != "train_runtime"]
+             ["wall time (train_runtime)", MISSING, MISSING, MISSING, fmt_duration(s["train_runtime"])],
+             ["wall time of the train stage (wall_time_s: loading, warm-up, training, saving)", MISSING, MISSING,
+              MISSING, fmt_duration(s["stage_seconds"])]]
+    rows += [[k, MISSING, MISSING, MISSING, v] for k, v in results_rows(part["results"])]
     out = ["# Training\n", f"Source: `{part['detail']}`. Means over the first and the last fifth of the logged values "
            "(at least one value each) and over the whole run.\n",
            md_table(["quantity", "first fifth", "last fifth", "change", "whole run"], rows)]
     if not s["signals"]: out.append("No reward, KL, loss or length was logged.\n")
+    elif (note := kl_note(part["log"], beta)): out.append(note)
     if plot: out.append(f"![training curves]({plot})\n")
+    out.append(warmup_markdown(part["results"]))
     task = task_accuracy_markdown(part["log"], s["wall_seconds"], next(iter(extra_plots), None))
     if task: out.append(task)
     return "\n".join(out)
@@ -995,10 +1061,17 @@ def opinion_samples(rows: Sequence[dict], n: int = 2, tolerance: float = DIRECTI
                 *_prompt_blocks(r), *_completion_blocks(r)]
     return "\n".join(out)
 
-def samples_markdown(next_video: dict, opinion: dict, n: int = 4) -> str:
-    "The samples page: real prompts and completions from the loaded next-video and opinion parts."
+def samples_intro(generated: bool) -> str:
+    "The samples page's first sentence: the prompts are generated when the run's data is."
+    what = "Generated prompts (the embedded dataset: no real viewer)" if generated else "Real prompts"
+    return f"{what} from `predictions.jsonl` (`messages`) and the model's raw completions, verbatim. "
+
+def samples_markdown(next_video: dict, opinion: dict, n: int = 4, generated: bool | None = None) -> str:
+    """The samples page: prompts and completions from the loaded next-video and opinion parts. `generated` (default:
+    whether either part's data is the embedded dataset, `part_is_generated`) says the prompts are not real people's."""
+    if generated is None: generated = part_is_generated(next_video) or part_is_generated(opinion)
     tol = ((opinion.get("metrics") or {}).get("tolerance") if opinion["status"] == "ok" else None)
-    out = ["# Samples\n", "Real prompts from `predictions.jsonl` (`messages`) and the model's raw completions, verbatim. "
+    out = ["# Samples\n", samples_intro(generated) +
            "Right / wrong is the scorer's rule (next video: the parsed answer equals the gold position; opinion: the "
            "predicted direction of change equals the actual one).\n", "## Next video\n"]
     out.append(next_video_samples(next_video["rows"], n) if next_video["rows"] else f"**not run**: {next_video['detail']}.\n")
@@ -1083,6 +1156,24 @@ def headline_rows(loaded: dict) -> list[list[str]]:
     else: rows.append(["training", "mean reward ↑", tr["status"], MISSING, MISSING, MISSING, MISSING, tr["detail"]])
     return rows
 
+def recipe_value(loaded: dict, key: str):
+    """A recipe setting of the run: from `effective_settings`, else the raw snapshot, else the training folder's own
+    `train/recipe.yaml` (a training run without a pipeline); None when none has it."""
+    cfg = loaded.get("config") or {}
+    found = next((d[key] for d in (cfg.get("settings"), cfg.get("raw")) if isinstance(d, dict) and key in d), None)
+    own = Path(loaded.get("run_dir") or ".") / "train" / "recipe.yaml"
+    if found is None and own.is_file():
+        try: raw = yaml.safe_load(own.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError): raw = None
+        if isinstance(raw, dict): found = raw.get(key)
+    return found
+
+def settings_rows(items: Mapping) -> list[list[str]]:
+    "The settings table's rows; `num_train_epochs` is marked as having no effect when `max_steps` > 0."
+    capped = _finite(items.get("max_steps")) and items["max_steps"] > 0
+    return [[k, _plain(v) + (" (no effect: max_steps is set)" if k == "num_train_epochs" and capped else "")]
+            for k, v in items.items()]
+
 SUBREPORTS = {"next_video": "Next video", "opinion": "Opinion shift", "training": "Training", "samples": "Samples"}
 
 def summary_markdown(loaded: dict) -> str:
@@ -1107,7 +1198,7 @@ def summary_markdown(loaded: dict) -> str:
     else:
         items = cfg["settings"] if cfg.get("settings") else cfg["raw"]
         if not cfg.get("settings"): out.append(f"Shown as written: {cfg['detail']}.\n")
-        out.append(md_table(["setting", "value"], [[k, _plain(v)] for k, v in items.items()]))
+        out.append(md_table(["setting", "value"], settings_rows(items)))
     return "\n".join(out)
 
 # %% ../nbs/10_reports.ipynb #274b7dda
@@ -1115,7 +1206,10 @@ PLOTS = {"next_video": "accuracy.png", "opinion": "calibration.png", "training":
 TRAINING_TASK_PLOT = "task_accuracy.png"
 
 def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, n_samples: int = 4) -> Path:
-    "Write the Markdown report of run folder `run_dir` to `out_dir` (default `reports/<run>/`); returns the report folder."
+    """Write the Markdown report of run folder `run_dir` to `out_dir` (default `reports/<run>/`); returns the report
+    folder. A run that another live process or thread is writing (its lock, one above it, or one of its stage
+    folders') is a `RunLockedError`: a report of a half-made run would be mistaken for its result."""
+    files.refuse_if_locked(run_dir, what="run folder", hint="render the report once it has finished")
     loaded = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else default_report_dir(run_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1124,9 +1218,8 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
              "training": (training_markdown, plot_training, lambda p: p["log"])}
     for key, (markdown, plot, data) in pages.items():
         part, png = loaded[key], out / key / PLOTS[key]
-        drawn = part["status"] == "ok" and bool(data(part))
-        if drawn: plot(data(part), png)
-        else: png.unlink(missing_ok=True)
+        drawn = part["status"] == "ok" and bool(data(part)) and plot(data(part), png) is not None
+        if not drawn: png.unlink(missing_ok=True)
         if key == "next_video":
             extra = [name for name, draw in zip(NEXT_VIDEO_PLOTS, (plot_choice_positions, plot_reliability))
                      if drawn and draw(part["metrics"], out / key / name) is not None]
@@ -1136,8 +1229,10 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
             task_png = out / key / TRAINING_TASK_PLOT
             extra = [TRAINING_TASK_PLOT] if drawn and plot_task_accuracy(part["log"], task_png) is not None else []
             if not extra: task_png.unlink(missing_ok=True)
-            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
+            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra, recipe_value(loaded, "beta")),
+                              out / key / "README.md")
         else: write_text_atomic(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
-    write_text_atomic(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples), out / "samples" / "README.md")
+    write_text_atomic(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples, is_generated_run(loaded)),
+                      out / "samples" / "README.md")
     write_text_atomic(summary_markdown(loaded), out / "README.md")
     return out

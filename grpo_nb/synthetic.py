@@ -15,8 +15,9 @@ from pathlib import Path
 __all__ = ['ISSUES', 'WAGE_STUDY_WEIGHTS', 'OPINION_COLUMNS', 'STANCE_CHANNELS', 'STANCE_TITLES', 'PLACES', 'P_FOLLOW_LEAN',
            'POSITION_DECAY', 'SLATE_SIZE_WEIGHTS', 'SESSION_STEP_WEIGHTS', 'OPINION_START', 'OPINION_SPREAD',
            'OPINION_DRIFT', 'OPINION_NOISE', 'OPINION_GRID', 'PARTY_WEIGHTS', 'IDEOLOGY_BY_PARTY', 'GENDERS', 'RACES',
-           'INCOMES', 'POLITICAL_INTEREST', 'YOUTUBE_FREQUENCY', 'video_stance', 'viewer_lean', 'lean_rule_choice',
-           'build_catalogue', 'sample_viewer', 'sample_slate', 'choose_option', 'generate_rows', 'write_rows']
+           'INCOMES', 'POLITICAL_INTEREST', 'YOUTUBE_FREQUENCY_WEIGHTS', 'video_stance', 'viewer_lean',
+           'lean_rule_choice', 'build_catalogue', 'sample_viewer', 'sample_slate', 'choose_option', 'generate_rows',
+           'write_rows']
 
 # %% ../nbs/02_synthetic.ipynb #957288dd
 ISSUES = ("gun_control", "minimum_wage")
@@ -75,8 +76,8 @@ INCOMES = ("Less than $10,000", "$10,000-$14,999", "$15,000-$19,999", "$20,000-$
            "$150,000 or more")
 POLITICAL_INTEREST = {"Very interested": 0.3, "Somewhat interested": 0.4, "Not very interested": 0.2,
                       "Not at all interested": 0.1}
-YOUTUBE_FREQUENCY = {"Several times a day": 0.3, "About once a day": 0.25, "Several times a week": 0.25,
-                     "About once a week": 0.1, "Less often": 0.1}
+YOUTUBE_FREQUENCY_WEIGHTS = {"Several times a day": 0.3, "About once a day": 0.25,  # answer -> weight
+                             "Several times a week": 0.25, "About once a week": 0.1, "Less often": 0.1}
 
 # %% ../nbs/02_synthetic.ipynb #731b657d
 _CHANNEL_STANCE = {(issue, channel): stance for issue, by_stance in STANCE_CHANNELS.items()
@@ -129,7 +130,7 @@ def sample_viewer(rng: random.Random) -> dict:
     party = _pick(rng, PARTY_WEIGHTS)
     viewer = dict(age=min(18 + int(rng.expovariate(1 / 20)), 85), q26=_pick(rng, GENDERS), q29=_pick(rng, RACES),
                   q31=rng.choice(INCOMES), pid1=party, ideo1=_pick(rng, IDEOLOGY_BY_PARTY[party]),
-                  pol_interest=_pick(rng, POLITICAL_INTEREST), freq_youtube=_pick(rng, YOUTUBE_FREQUENCY),
+                  pol_interest=_pick(rng, POLITICAL_INTEREST), freq_youtube=_pick(rng, YOUTUBE_FREQUENCY_WEIGHTS),
                   college=rng.random() < 0.45)
     lean = viewer_lean(viewer)
     return viewer | dict(lean=lean, before=_quantise(rng.gauss(OPINION_START[lean], OPINION_SPREAD)))

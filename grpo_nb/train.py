@@ -5,11 +5,9 @@
 # %% ../nbs/07_train.ipynb #99e7764c
 from __future__ import annotations
 
-import argparse
 import builtins
 import copy
 import dataclasses
-import datetime as dt
 import importlib.util
 import json
 import logging
@@ -21,15 +19,18 @@ import shutil
 import signal
 import sys
 import time
+import typing
 import zipfile
 from contextlib import nullcontext
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .config import (Interrupted, RecipeConfig, RecipeError, interrupt_on_signals, load_recipe, redact_file,
-                            save_recipe_snapshot, write_atomic)
-from .files import RunError, RunLockedError, acquire_run_lock, release_run_lock
+from .config import (Interrupted, RecipeConfig, interrupt_on_signals, load_recipe, redact_file,
+                            save_recipe_snapshot)
+from .files import (RunError, RunLockedError, acquire_run_lock, release_run_lock, write_json_atomic,
+                           write_text_atomic)
+from .runtime import enum_value, setup_logging, utc_timestamp
 from .rewards import get_reward_funcs, has_valid_format, resolve_reward_weights
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ __all__ = ['log', 'GRPO_COLUMNS', 'REQUIRED_COLUMNS', 'WARMUP_THOUGHT', 'OPINION
            'checkpoint_problem', 'list_checkpoints', 'broken_checkpoints', 'set_aside_broken_checkpoints',
            'resolve_resume_checkpoint', 'RunExistsError', 'run_artifacts', 'check_output_dir', 'clear_paths',
            'wants_eval', 'build_grpo_trainer', 'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal',
-           'write_interrupted', 'task_eval_callback', 'reload_warmup', 'lock_output_dir', 'train', 'parse_train_args',
-           'main']
+           'write_interrupted', 'lock_output_dir', 'start_output_dir', 'TrainingData', 'prepare_training_data',
+           'load_policy', 'reload_warmup', 'run_warmup', 'warm_up_or_reload', 'task_eval_callback', 'make_trainer',
+           'run_grpo', 'model_card_text', 'save_trained_model', 'json_ready', 'training_summary',
+           'write_training_summary', 'describe_training', 'train', 'main']
 
 # %% ../nbs/07_train.ipynb #a252f4b0
 GRPO_COLUMNS = ("prompt", "example_id", "gold_index", "n_options", "opinion_direction", "opinion_before",
@@ -166,9 +169,7 @@ def truncate_log_history(path: str | os.PathLike, step: int) -> int:
     if not path.exists(): return 0
     entries = read_log_history(path)
     kept = [e for e in entries if e.get("step", 0) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept), path)
     if len(entries) != len(kept): log.info(f"{path}: cut {len(entries) - len(kept)} log entries after step {step} (resuming)")
     return len(entries) - len(kept)
 
@@ -304,8 +305,7 @@ def clear_paths(paths: list[Path]) -> None:
 # %% ../nbs/07_train.ipynb #6da9171c
 def wants_eval(training) -> bool:
     "Whether the recipe evaluates during or after training."
-    strategy = str(getattr(training.eval_strategy, "value", training.eval_strategy))
-    return bool(training.do_eval) or strategy != "no"
+    return bool(training.do_eval) or enum_value(training.eval_strategy) != "no"
 
 def build_grpo_trainer(cfg: RecipeConfig, model, tokenizer, train_examples: list[dict],
                        eval_examples: list[dict] | None = None, *, callbacks: list | None = None):
@@ -318,7 +318,7 @@ def build_grpo_trainer(cfg: RecipeConfig, model, tokenizer, train_examples: list
     weights = resolve_reward_weights(names, args.reward_weights)
     if args.reward_weights != weights:
         args = copy.copy(args); args.reward_weights = weights
-    strategy = str(getattr(args.eval_strategy, "value", args.eval_strategy))
+    strategy = enum_value(args.eval_strategy)
     if strategy != "no" and not eval_examples:
         raise ValueError(f"eval_strategy is {strategy!r} but there are no evaluation examples: "
                          "set eval_strategy: \"no\" or check the recipe's dataset_test_split and max_eval_samples")
@@ -411,11 +411,11 @@ def write_interrupted(output_dir: str | os.PathLike, exc: BaseException, global_
     "Record in `output_dir/train_interrupted.json` that training was stopped, where, and how to resume."
     out = Path(output_dir)
     newest = list_checkpoints(out)
-    record = {"interrupted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    record = {"interrupted_at": utc_timestamp(),
               "signal": getattr(exc, "signal_name", "SIGINT"), "global_step": global_step,
               "resume_from": str(newest[-1]) if newest else None,
               "resume": "run the same command again with --resume_from_checkpoint latest (the pipeline does so itself)"}
-    return write_atomic(out / TRAIN_INTERRUPTED_FILE, json.dumps(record, indent=2) + "\n")
+    return write_json_atomic(record, out / TRAIN_INTERRUPTED_FILE)
 
 # %% ../nbs/07_train.ipynb #0641e510
 def _distributed_state(training):
@@ -423,30 +423,69 @@ def _distributed_state(training):
     training.device   # sets up the devices and the process group, once
     return training.distributed_state
 
-def _versions() -> dict:
-    import torch, transformers, trl
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__}
+class _SingleProcess:
+    "The distributed state of a run of one process."
+    is_main_process, num_processes = True, 1
+    def wait_for_everyone(self): pass
 
-def _write_json(obj, path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+# %% ../nbs/07_train.ipynb #752317ed
+def lock_output_dir(out: Path, state) -> Path | None:
+    "Take `out/.lock` on the main process; every process fails alike when another run holds it. None off the main."
+    lock, error = None, None
+    if state.is_main_process:
+        try:
+            if out.exists() and not out.is_dir(): raise RunError(f"output_dir {out} is a file, not a folder")
+            out.mkdir(parents=True, exist_ok=True)
+            lock = acquire_run_lock(out, what="training output_dir", hint="train into another output_dir")
+        except RunError as e: error = e
+    if state.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+        message = broadcast_object_list([str(error) if error else None])[0]
+        if message and error is None: raise RunLockedError(message)
+    if error is not None: raise error
+    return lock
 
-def task_eval_callback(cfg: RecipeConfig, tokenizer, train_examples: list[dict], eval_examples: list[dict] | None):
-    "The `TaskEvalCallback` of a recipe with `task_eval_steps` > 0 (None when off), on held-out participants."
+# %% ../nbs/07_train.ipynb #b950a7b1
+def start_output_dir(cfg: RecipeConfig, state, resume_from_checkpoint=None) -> str | None:
+    "Prepare `output_dir` for this run (see above); the checkpoint to resume from, or None for a fresh start."
+    out = Path(cfg.training.output_dir)
+    resume = resolve_resume_checkpoint(out, resume_from_checkpoint)
+    to_clear = check_output_dir(out, overwrite=cfg.training.overwrite, resuming=resume is not None)
+    if state.is_main_process:
+        clear_paths(to_clear)
+        set_aside_broken_checkpoints(out)
+        out.mkdir(parents=True, exist_ok=True)
+        save_recipe_snapshot(cfg, out / "recipe.yaml")
+    state.wait_for_everyone()
+    if resume: log.info(f"resuming from {resume}")
+    return resume
+
+# %% ../nbs/07_train.ipynb #ebb8e998
+class TrainingData(typing.NamedTuple):
+    "Prepared examples of a training run, and the statistics of how they were made."
+    train: list[dict]
+    eval: list[dict] | None
+    stats: dict
+
+def prepare_training_data(cfg: RecipeConfig) -> TrainingData:
+    "The recipe's training examples, and its evaluation examples when it evaluates (`wants_eval`)."
     from grpo_nb.prepare import prepare_split
-    from grpo_nb.task_eval import TaskEvalCallback, honest_baseline, task_eval_sample
-    t, s = cfg.training, cfg.script
-    if t.task_eval_steps <= 0: return None
-    held_out = eval_examples if eval_examples else prepare_split(cfg, s.dataset_test_split)[0]
-    sample, info = task_eval_sample(held_out, t.task_eval_max_samples, seed=t.seed)
-    if not sample: raise ValueError(f"task_eval_steps is {t.task_eval_steps} but the {s.dataset_test_split!r} split "
-                                    "has no examples to evaluate on")
-    log.info(f"task evaluation every {t.task_eval_steps} steps on {info.get('summary', f'{len(sample)} rows')}")
-    return TaskEvalCallback(sample, tokenizer, every=t.task_eval_steps, baseline=honest_baseline(train_examples, sample),
-                            batch_size=s.eval_batch_size, max_new_tokens=s.eval_max_new_tokens)
+    s = cfg.script
+    train_examples, train_stats = prepare_split(cfg, s.dataset_train_split)
+    eval_examples, eval_stats = prepare_split(cfg, s.dataset_test_split) if wants_eval(cfg.training) else (None, None)
+    log.info(f"training data: {train_stats['rows_in']} rows in, {train_stats['rows_kept']} kept, "
+             f"dropped {train_stats.get('dropped') or 'none'}, {len(train_examples)} examples")
+    return TrainingData(train_examples, eval_examples, {"train": train_stats, "eval": eval_stats})
 
+# %% ../nbs/07_train.ipynb #549e8763
+def load_policy(cfg: RecipeConfig):
+    "`(model, tokenizer)` of the recipe, loaded by the main process first (the others reuse what it built)."
+    from grpo_nb.model import load_model_and_tokenizer
+    from grpo_nb.prepare import embedded_tokenizer_texts
+    with cfg.training.main_process_first(desc="loading the model"):
+        return load_model_and_tokenizer(cfg.model, texts_fn=embedded_tokenizer_texts)
+
+# %% ../nbs/07_train.ipynb #2a626535
 def _load_warm_model(cfg: RecipeConfig, folder: Path):
     from grpo_nb.model import load_model
     return load_model(dataclasses.replace(cfg.model, model_name_or_path=str(folder)))
@@ -464,29 +503,156 @@ def reload_warmup(cfg: RecipeConfig, warm_folder: Path):
     log.warning(f"resuming: the saved warm-up model {folder} cannot be used ({problem}): doing the warm-up again")
     return None
 
-def lock_output_dir(out: Path, state) -> Path | None:
-    "Take `out/.lock` on the main process; every process fails alike when another run holds it. None off the main."
-    lock, error = None, None
+# %% ../nbs/07_train.ipynb #a07bd611
+def run_warmup(cfg: RecipeConfig, state, model, tokenizer, train_examples: list[dict]) -> tuple[object, dict]:
+    "Warm up afresh into `output_dir/sft_warmup/` (its marker written last); `(model, summary)`."
+    warm_folder = Path(cfg.training.output_dir) / WARMUP_DIR
+    marker = warm_folder / "warmup_results.json"
     if state.is_main_process:
-        try:
-            if out.exists() and not out.is_dir(): raise RunError(f"output_dir {out} is a file, not a folder")
-            out.mkdir(parents=True, exist_ok=True)
-            lock = acquire_run_lock(out, what="training output_dir", hint="train into another output_dir")
-        except RunError as e: error = e
-    if state.num_processes > 1:
-        from accelerate.utils import broadcast_object_list
-        message = broadcast_object_list([str(error) if error else None])[0]
-        if message and error is None: raise RunLockedError(message)
-    if error is not None: raise error
-    return lock
+        marker.unlink(missing_ok=True)          # the marker goes last: a torn save is never trusted
+        if (warm_folder / "model").exists(): shutil.rmtree(warm_folder / "model")
+    state.wait_for_everyone()
+    model, summary = sft_warmup(model, tokenizer, train_examples, cfg, save_to=warm_folder / "model")
+    if state.is_main_process: write_json_atomic(json_ready(summary), marker)
+    state.wait_for_everyone()
+    # a sharded model (FSDP, ZeRO-3) is reloaded whole for GRPO to wrap again; with LoRA, so that the saved
+    # adapters name the warmed-up weights as their base model
+    if cfg.model.use_peft or summary["sharded"]: model = _load_warm_model(cfg, warm_folder / "model")
+    return model, summary
+
+def warm_up_or_reload(cfg: RecipeConfig, state, model, tokenizer, train_examples: list[dict],
+                      resume: str | None) -> tuple[object, dict | None]:
+    "The model GRPO starts from — as loaded, its saved warm-up (resuming), or warmed up now — and the warm-up summary."
+    if cfg.training.sft_warmup_steps <= 0: return model, None
+    warm_folder = Path(cfg.training.output_dir) / WARMUP_DIR
+    has_marker = (warm_folder / "warmup_results.json").is_file()
+    if resume and has_marker and (reloaded := reload_warmup(cfg, warm_folder)) is not None:
+        log.info(f"resuming: loaded the warmed-up model from {warm_folder / 'model'} (warm-up not repeated)")
+        return reloaded
+    if resume and not has_marker:
+        log.warning(f"resuming without a saved warm-up in {warm_folder}: the checkpoint's weights are used as they are")
+        return model, None
+    return run_warmup(cfg, state, model, tokenizer, train_examples)
+
+# %% ../nbs/07_train.ipynb #dc234f4c
+def task_eval_callback(cfg: RecipeConfig, tokenizer, train_examples: list[dict], eval_examples: list[dict] | None):
+    "The `TaskEvalCallback` of a recipe with `task_eval_steps` > 0 (None when off), on held-out participants."
+    from grpo_nb.prepare import prepare_split
+    from grpo_nb.task_eval import TaskEvalCallback, honest_baseline, task_eval_sample
+    t, s = cfg.training, cfg.script
+    if t.task_eval_steps <= 0: return None
+    held_out = eval_examples if eval_examples else prepare_split(cfg, s.dataset_test_split)[0]
+    sample, info = task_eval_sample(held_out, t.task_eval_max_samples, seed=t.seed)
+    if not sample: raise ValueError(f"task_eval_steps is {t.task_eval_steps} but the {s.dataset_test_split!r} split "
+                                    "has no examples to evaluate on")
+    log.info(f"task evaluation every {t.task_eval_steps} steps on {info.get('summary', f'{len(sample)} rows')}")
+    return TaskEvalCallback(sample, tokenizer, every=t.task_eval_steps, baseline=honest_baseline(train_examples, sample),
+                            batch_size=s.eval_batch_size, max_new_tokens=s.eval_max_new_tokens)
+
+# %% ../nbs/07_train.ipynb #705ae4cd
+def make_trainer(cfg: RecipeConfig, state, model, tokenizer, data: TrainingData, callbacks: list | None = None):
+    "`(trainer, task_eval, stopper)`: the `GRPOTrainer` with the caller's callbacks, task evaluation and clean stop."
+    task_eval = task_eval_callback(cfg, tokenizer, data.train, data.eval)
+    stopper = StopOnSignal() if state.num_processes == 1 else None
+    extra = [*(callbacks or []), *([task_eval] if task_eval else []), *([stopper] if stopper else [])]
+    trainer = build_grpo_trainer(cfg, model, tokenizer, data.train, data.eval, callbacks=extra)
+    if task_eval: task_eval.attach(trainer)
+    return trainer, task_eval, stopper
+
+def run_grpo(trainer, stopper: StopOnSignal | None, resume: str | None):
+    "Train (a first SIGTERM stops cleanly after the current step, with a checkpoint); the trainer's `TrainOutput`."
+    with interrupt_on_signals(handler=stopper.handle) if stopper else nullcontext():
+        result = trainer.train(resume_from_checkpoint=resume)
+    if stopper and stopper.signal_name:
+        raise Interrupted(stopper.signal_name, f"{stopper.signal_name}: training stopped cleanly after step "
+                          f"{trainer.state.global_step} and saved checkpoint-{trainer.state.global_step}")
+    return result
+
+def model_card_text(text: str, *, base_model: str | None, model_path: str, provenance: dict) -> str:
+    "TRL's model card with the base model and the model's path filled in (TRL writes `None`) and the code's provenance."
+    import re as _re
+    base = str(base_model) if base_model else None
+    hub_like = bool(base) and _re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", base) is not None
+    shown = f"[{base}](https://huggingface.co/{base})" if hub_like else f"`{base}`" if base else "an unnamed base model"
+    text = text.replace("[None](https://huggingface.co/None)", shown).replace('model="None"', f'model="{model_path}"')
+    lines = [f"- grpo_nb: {provenance.get('package_version')}",
+             f"- commit: {provenance.get('commit') or 'unknown (not run from a git checkout)'}"
+             + (" (with uncommitted changes)" if provenance.get("dirty") else "")]
+    return text.rstrip() + "\n\n## Provenance\n\n" + "\n".join(lines) + "\n"
+
+def save_trained_model(trainer, state, eval_examples: list[dict] | None, base_model: str | None = None) -> dict | None:
+    "Save the final model into `output_dir`; the metrics of one evaluation after training (None when not asked for)."
+    from grpo_nb.runtime import code_version
+    out = Path(trainer.args.output_dir)
+    trainer.save_model(str(out))
+    if state.is_main_process:
+        provenance = code_version()
+        for card in out.rglob("README.md"):    # TRL's model cards name the model and data sources: redacted too
+            text = model_card_text(card.read_text(encoding="utf-8"), base_model=base_model, model_path=str(card.parent),
+                                   provenance=provenance)
+            write_text_atomic(text, card, redact=True)
+    return trainer.evaluate() if eval_examples and enum_value(trainer.args.eval_strategy) == "no" else None
+
+# %% ../nbs/07_train.ipynb #a6a3d3d3
+def json_ready(value):
+    "`value` with non-finite floats as None, tensors and numpy scalars as numbers, anything else unknown as a string."
+    if isinstance(value, dict): return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)): return [json_ready(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)): return value
+    if isinstance(value, float): return value if math.isfinite(value) else None
+    safe = _json_safe(value)
+    return json_ready(safe) if safe is not value else str(value)
+
+def _versions() -> dict:
+    import torch, transformers, trl
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__}
+
+# %% ../nbs/07_train.ipynb #fd1bfa7a
+def training_summary(cfg: RecipeConfig, state, trainer, result, data: TrainingData, *, resume: str | None,
+                     warmup: dict | None, eval_metrics: dict | None, task_eval, start: float) -> dict:
+    "What `train_results.json` records about a finished run."
+    from grpo_nb.model import model_summary
+    out = Path(cfg.training.output_dir)
+    entries = read_log_history(out / LOG_HISTORY_FILE) if state.is_main_process else []
+    return {"output_dir": str(out), "recipe": cfg.source, "finished_at": utc_timestamp(),
+            "wall_time_s": round(time.time() - start, 1), "global_step": trainer.state.global_step,
+            "max_steps": trainer.state.max_steps, "resumed_from": resume, "world_size": state.num_processes,
+            "metrics": dict(result.metrics), "eval_metrics": eval_metrics, "reward_trend": reward_trend(entries),
+            "data": data.stats, "sft_warmup": warmup, "model": model_summary(trainer.model),
+            "generation": "vllm" if trainer.args.use_vllm else "transformers",
+            "task_eval": task_eval.summary(time.time() - start) if task_eval else None, "versions": _versions()}
+
+def write_training_summary(summary: dict, state) -> Path:
+    "Write `train_results.json` (main process) and remove the interruption marker: the run is finished."
+    out = Path(summary["output_dir"])
+    if state.is_main_process:
+        write_json_atomic(json_ready(summary), out / TRAIN_RESULTS_FILE)
+        (out / TRAIN_INTERRUPTED_FILE).unlink(missing_ok=True)
+    state.wait_for_everyone()
+    return out / TRAIN_RESULTS_FILE
+
+def describe_training(summary: dict) -> str:
+    "The one line saying what a training run did and where the model is."
+    trend = summary["reward_trend"]
+    return (f"trained {summary['global_step']} steps in {summary['wall_time_s']} s; mean reward first fifth "
+            f"{trend['first']}, last fifth {trend['last']}; model saved in {summary['output_dir']}")
+
+# %% ../nbs/07_train.ipynb #81545264
+def _warn_if_one_cpu_process() -> None:
+    if os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") and "WORLD_SIZE" not in os.environ:
+        log.warning("running as ONE CPU process: `accelerate launch --cpu` starts one process whatever --num_processes "
+                    "says. For N CPU processes: ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes N …")
 
 def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool | None = None,
-          callbacks: list | None = None) -> dict:
-    "Warm up (optionally), train with GRPO, save the model and `train_results.json` into `output_dir`; returns the summary."
+          callbacks: list | None = None, log_file: str | os.PathLike | None = None) -> dict:
+    "Warm up (optionally), train with GRPO, save the model and `train_results.json` into `output_dir`; the summary."
     state = _distributed_state(cfg.training)
     out, progress = Path(cfg.training.output_dir), {}
     lock = lock_output_dir(out, state)
-    try: return _train(cfg, state, resume_from_checkpoint, callbacks, progress)
+    try:
+        if log_file is not None and state.is_main_process: setup_logging(log_file)
+        _warn_if_one_cpu_process()
+        return _train(cfg, state, resume_from_checkpoint, callbacks, progress)
     except KeyboardInterrupt as e:   # Ctrl-C, or SIGTERM turned into Interrupted: record it, leave the run resumable
         if state.is_main_process and out.is_dir():
             trainer = progress.get("trainer")
@@ -496,137 +662,37 @@ def train(cfg: RecipeConfig, *, resume_from_checkpoint: str | os.PathLike | bool
         if lock is not None: release_run_lock(lock)
 
 def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress: dict) -> dict:
-    from grpo_nb.model import load_model_and_tokenizer, model_summary
-    from grpo_nb.prepare import embedded_tokenizer_texts, prepare_split
     start = time.time()
-    t = cfg.training
-    out = Path(t.output_dir)
-    resume = resolve_resume_checkpoint(out, resume_from_checkpoint)
-    to_clear = check_output_dir(out, overwrite=t.overwrite, resuming=resume is not None)
-    if state.is_main_process:
-        clear_paths(to_clear)
-        set_aside_broken_checkpoints(out)
-        out.mkdir(parents=True, exist_ok=True)
-        save_recipe_snapshot(cfg, out / "recipe.yaml")
-    state.wait_for_everyone()
-    if resume: log.info(f"resuming from {resume}")
-
-    train_examples, train_stats = prepare_split(cfg, cfg.script.dataset_train_split)
-    eval_examples, eval_stats = prepare_split(cfg, cfg.script.dataset_test_split) if wants_eval(t) else (None, None)
-    log.info(f"training data: {train_stats['rows_in']} rows in, {train_stats['rows_kept']} kept, "
-             f"dropped {train_stats.get('dropped') or 'none'}, {len(train_examples)} examples")
-
-    with t.main_process_first(desc="loading the model"):   # the main process builds the embedded model; the others reuse it
-        model, tokenizer = load_model_and_tokenizer(cfg.model, texts_fn=embedded_tokenizer_texts)
-    warm_folder, warm_summary = out / WARMUP_DIR, None
-    if t.sft_warmup_steps > 0:
-        marker = warm_folder / "warmup_results.json"
-        reloaded = reload_warmup(cfg, warm_folder) if resume and marker.is_file() else None
-        if reloaded is not None:
-            model, warm_summary = reloaded
-            log.info(f"resuming: loaded the warmed-up model from {warm_folder / 'model'} (warm-up not repeated)")
-        elif resume and not marker.is_file():
-            log.warning(f"resuming without a saved warm-up in {warm_folder}: the checkpoint's weights are used as they "
-                        "are")
-        else:
-            if state.is_main_process:
-                marker.unlink(missing_ok=True)          # the marker goes last: a torn save is never trusted
-                if (warm_folder / "model").exists(): shutil.rmtree(warm_folder / "model")
-            state.wait_for_everyone()
-            model, warm_summary = sft_warmup(model, tokenizer, train_examples, cfg, save_to=warm_folder / "model")
-            if state.is_main_process: _write_json(warm_summary, marker)
-            state.wait_for_everyone()
-            # a sharded model (FSDP, ZeRO-3) is reloaded whole for GRPO to wrap again; with LoRA, so that the saved
-            # adapters name the warmed-up weights as their base model
-            if cfg.model.use_peft or warm_summary["sharded"]: model = _load_warm_model(cfg, warm_folder / "model")
-
-    task_eval = task_eval_callback(cfg, tokenizer, train_examples, eval_examples)
-    stopper = StopOnSignal() if state.num_processes == 1 else None
-    trainer = build_grpo_trainer(cfg, model, tokenizer, train_examples, eval_examples,
-                                 callbacks=[*(callbacks or []), *([task_eval] if task_eval else []),
-                                            *([stopper] if stopper else [])])
-    if task_eval: task_eval.attach(trainer)
+    # 1. the output folder: the checkpoint to resume from; a finished run is never clobbered
+    resume = start_output_dir(cfg, state, resume_from_checkpoint)
+    # 2. the data, prepared as evaluation prepares them
+    data = prepare_training_data(cfg)
+    # 3. the model: loaded, then warmed up (or its saved warm-up reloaded)
+    model, tokenizer = load_policy(cfg)
+    model, warmup = warm_up_or_reload(cfg, state, model, tokenizer, data.train, resume)
+    # 4. the trainer
+    trainer, task_eval, stopper = make_trainer(cfg, state, model, tokenizer, data, callbacks)
     progress["trainer"] = trainer
-    with interrupt_on_signals(handler=stopper.handle) if stopper else nullcontext():
-        result = trainer.train(resume_from_checkpoint=resume)
-    if stopper and stopper.signal_name:
-        raise Interrupted(stopper.signal_name, f"{stopper.signal_name}: training stopped cleanly after step "
-                          f"{trainer.state.global_step} and saved checkpoint-{trainer.state.global_step}")
-    trainer.save_model(str(out))
-    if state.is_main_process:
-        for card in out.rglob("README.md"): redact_file(card)     # TRL's model cards name the model and data sources
-    metrics = dict(result.metrics)
-    strategy = str(getattr(trainer.args.eval_strategy, "value", trainer.args.eval_strategy))
-    eval_metrics = trainer.evaluate() if eval_examples and strategy == "no" else None
-
-    entries = read_log_history(out / LOG_HISTORY_FILE) if state.is_main_process else []
-    summary = {"output_dir": str(out), "recipe": cfg.source, "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "wall_time_s": round(time.time() - start, 1), "global_step": trainer.state.global_step,
-               "max_steps": trainer.state.max_steps, "resumed_from": resume, "world_size": state.num_processes,
-               "metrics": metrics, "eval_metrics": eval_metrics, "reward_trend": reward_trend(entries),
-               "data": {"train": train_stats, "eval": eval_stats}, "sft_warmup": warm_summary,
-               "model": model_summary(trainer.model), "generation": "vllm" if trainer.args.use_vllm else "transformers",
-               "task_eval": task_eval.summary(time.time() - start) if task_eval else None, "versions": _versions()}
-    if state.is_main_process:
-        _write_json(summary, out / TRAIN_RESULTS_FILE)
-        (out / TRAIN_INTERRUPTED_FILE).unlink(missing_ok=True)
-    state.wait_for_everyone()
+    # 5. training
+    result = run_grpo(trainer, stopper, resume)
+    # 6. the final model (and one evaluation after training when asked for)
+    eval_metrics = save_trained_model(trainer, state, data.eval, cfg.model.model_name_or_path)
+    # 7. the summary, written last: the stage's marker
+    summary = training_summary(cfg, state, trainer, result, data, resume=resume, warmup=warmup,
+                               eval_metrics=eval_metrics, task_eval=task_eval, start=start)
+    write_training_summary(summary, state)
     return summary
 
 # %% ../nbs/07_train.ipynb #4ab6243e
-def parse_train_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
-    "`(args, overrides)`: the recipe and resume options, and every other `--key value` as recipe overrides."
-    parser = argparse.ArgumentParser(prog="python -m grpo_nb.train", description="Train a grpo_nb recipe with GRPO.",
-                                     epilog="Any other --key value pair overrides that recipe key, e.g. --max_steps 10.")
-    parser.add_argument("--recipe", required=True, help="recipe name (demo, gun, wage) or YAML path")
-    parser.add_argument("--resume_from_checkpoint", default=None, help="'latest' or a checkpoint folder")
-    return parser.parse_known_args(argv)
-
-def main(argv: list[str] | None = None, prog: str = "python -m grpo_nb.train") -> int:
-    "Command-line entry point: load the recipe (with overrides) and `train` it; messages start with `prog`."
-    from grpo_nb.pipeline import setup_environment
-    args, overrides = parse_train_args(argv)
-    try: cfg = load_recipe(args.recipe, overrides)
-    except (RecipeError, FileNotFoundError) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr); return 2
-    setup_environment(cfg)
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    out = Path(cfg.training.output_dir)
-    try:      # one process: lock before the first write (train.log); several: `train` locks on the main process
-        lock = lock_output_dir(out, _SingleProcess()) if os.environ.get("WORLD_SIZE", "1") in ("", "1") else None
-    except RunError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr); return 2
-    try: return _main(cfg, args, prog, is_main, out)
-    finally:
-        if lock is not None: release_run_lock(lock)
-
-class _SingleProcess:
-    "The distributed state of a run of one process."
-    is_main_process, num_processes = True, 1
-
-def _main(cfg: RecipeConfig, args, prog: str, is_main: bool, out: Path) -> int:
-    from grpo_nb.pipeline import setup_logging
-    setup_logging(out / "train.log" if is_main else None)
-    if os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") and "WORLD_SIZE" not in os.environ:
-        log.warning("running as ONE CPU process: `accelerate launch --cpu` starts one process whatever --num_processes "
-                    "says. For N CPU processes: ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes N …")
-    try:
-        with interrupt_on_signals():
-            summary = train(cfg, resume_from_checkpoint=args.resume_from_checkpoint)
-    except (RunExistsError, FileNotFoundError, RunError) as e:   # a finished run, an unfinished one, in use, …
-        print(f"{prog}: error: {e}", file=sys.stderr); return 2
-    except KeyboardInterrupt as e:                     # Ctrl-C or SIGTERM: one line, and the run stays resumable
-        from grpo_nb.config import signal_exit_code
-        print(f"{prog}: {str(e) or 'interrupted (Ctrl-C)'}; the run can resume: run the same command with "
-              f"--resume_from_checkpoint latest", file=sys.stderr)
-        return signal_exit_code(e)
-    if is_main:
-        trend = summary["reward_trend"]
-        print(f"trained {summary['global_step']} steps in {summary['wall_time_s']} s; mean reward first fifth "
-              f"{trend['first']}, last fifth {trend['last']}; model saved in {summary['output_dir']}")
+def main(argv: list[str] | None = None) -> int:
+    "Deprecated: `python -m grpo_nb.train ARGS` runs `python -m grpo_nb train ARGS` in this process; its exit status."
+    import runpy
+    saved, sys.argv = sys.argv, ["grpo-nb", "train", *(sys.argv[1:] if argv is None else argv)]
+    try: runpy.run_module("grpo_nb", run_name="__main__", alter_sys=False)
+    except SystemExit as e: return e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally: sys.argv = saved
     return 0
 
-# %% ../nbs/07_train.ipynb #b7072b4c
 def _in_ipython() -> bool:
     return hasattr(builtins, "get_ipython") or "ipykernel" in sys.modules
 

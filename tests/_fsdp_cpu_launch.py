@@ -20,5 +20,5 @@ def _init_allowing_cpu_fsdp(self, *args, fsdp_plugin=None, **kwargs):
 state.AcceleratorState.__init__ = _init_allowing_cpu_fsdp
 
 if __name__ == "__main__":
-    from grpo_nb.train import main
-    sys.exit(main(sys.argv[1:]))
+    from grpo_nb.cli import main
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -385,7 +385,7 @@ FAILING_NOTEBOOK = {"cells": [
 def test_a_failing_papermill_notebook_is_a_run_error_naming_it_and_the_cell(tmp_path, monkeypatch):
     (tmp_path / "nbs").mkdir()
     (tmp_path / "nbs" / "broken.ipynb").write_text(json.dumps(FAILING_NOTEBOOK))
-    monkeypatch.setattr(pipeline, "repo_root", lambda start=None: tmp_path)
+    monkeypatch.setattr(pipeline, "find_repo_root", lambda start=None: tmp_path)
     executed = tmp_path / "run" / "notebooks" / "broken.ipynb"
     with pytest.raises(RunError) as e:
         pipeline._papermill("broken.ipynb", executed, {"marker": "here"}, tmp_path)
@@ -478,3 +478,25 @@ def test_provenance_reaches_the_task_evaluators_only_when_they_take_it():
     assert pipeline.with_provenance(takes, {"batch_size": 2}, {"commit": "c"}) == {"batch_size": 2,
                                                                                      "provenance": {"commit": "c"}}
     assert pipeline.with_provenance(older, {"batch_size": 2}, {"commit": "c"}) == {"batch_size": 2}
+
+
+def test_two_threads_running_one_pipeline_one_is_refused_and_no_row_is_written_twice(roots):
+    "Round 3, 2.5: the run lock is per thread, so a second thread of this process is refused like another process."
+    import collections
+    import threading
+    import time
+    fast = dict(embedded_participants=60, max_eval_samples=6, eval_max_new_tokens=4)
+    outcomes, lock = [], run_layout("t25").root / ".lock"
+    def go(wait):
+        while wait and not lock.exists() and threads[0].is_alive(): time.sleep(0.005)   # the first holds the run
+        try: run_pipeline("demo", name="t25", stages=["evaluate"], overrides=fast); outcomes.append("ok")
+        except RunLockedError as e: outcomes.append(str(e))
+    threads = [threading.Thread(target=go, args=(i,), name=f"pipeline-{i}") for i in range(2)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert sorted(o == "ok" for o in outcomes) == [False, True], outcomes
+    refused = next(o for o in outcomes if o != "ok")
+    assert f"(thread {threads[0].ident} ('pipeline-0') of this same process holds it)" in refused
+    rows = [json.loads(line) for line in (run_layout("t25").evaluate / "next_video" / "predictions.jsonl").open()]
+    counts = collections.Counter((r["example_id"], r.get("permutation")) for r in rows)
+    assert rows and max(counts.values()) == 1

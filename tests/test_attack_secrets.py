@@ -2,6 +2,7 @@
 `hf_token=`, `api-key=`, `#access_token=`, percent-encoded names, `Authorization: Bearer` headers and `user:pass@` —
 never reach stderr, stdout, snapshots or records, while harmless parameters (`?split=train`, `revision=main`) stay."""
 import json
+import re
 import logging
 import os
 import subprocess
@@ -125,3 +126,42 @@ def test_a_failing_prepare_names_the_dataset_without_its_secret(tmp_path):
     assert SECRET not in proc.stdout + proc.stderr
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("grpo-nb prepare: error: ") and "api-key=[REDACTED]&X-Amz-Signature=[REDACTED]&revision=main" in line
+
+
+# ---------------------------------------------------------------- round 3 of the outside audit
+@pytest.mark.parametrize("text, secret", [
+    ("https://h.example.org/x.jsonl?pass=PASSSECRET1x9", "PASSSECRET1x9"),
+    ("https://h.example.org/x.jsonl?pw=PWSECRET77a", "PWSECRET77a"),
+    ("https://h.example.org/x.jsonl?passphrase=PHRASESECRET", "PHRASESECRET"),
+    ("https://bob:ab?CREDSECRET9@host.example.org/x.jsonl", "CREDSECRET9"),
+])
+def test_round3_url_credentials_are_redacted(text, secret):
+    from grpo_nb.config import redact_secrets
+    out = redact_secrets(text, environ={})
+    assert secret not in out and "[REDACTED]" in out, out
+
+
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "GITHUB_PAT", "AWS_SESSION_TOKEN", "OPENAI_API_KEY",
+                                  "DB_PASSWORD", "GH_TOKEN", "SLACK_SIGNING_KEY", "MY_CREDENTIALS"])
+def test_round3_secret_environment_names_are_redacted_wherever_their_value_appears(name):
+    from grpo_nb.config import redact_secrets
+    value = "v4lue-" + name.lower()[:6] + "-x9y8z7"
+    out = redact_secrets(f"https://h.example.org/{value}/x.jsonl?ref={value}", environ={name: value})
+    assert value not in out and f"[REDACTED:{name}]" in out, out
+
+
+def test_round3_harmless_environment_and_parameters_are_kept():
+    from grpo_nb.config import redact_secrets, secret_values
+    env = {"TOKENIZERS_PARALLELISM": "false-but-long", "HOME": "/root/somewhere", "PAGE": "1234567890"}
+    assert secret_values(env) == {}
+    text = "https://h.example.org/x.jsonl?split=train&revision=main&passage=3&page=2"
+    assert redact_secrets(text, environ=env) == text
+
+
+@pytest.mark.parametrize("overrides, words", [({"warmup_ratio": 2}, "fraction of the training steps in [0, 1)"),
+                                              ({"warmup_ratio": -0.1}, "fraction of the training steps"),
+                                              ({"bootstrap_resamples": 0}, "bootstrap_resamples must be >= 100"),
+                                              ({"bootstrap_resamples": 50}, "bootstrap_resamples must be >= 100")])
+def test_round3_ratios_and_resamples_that_cannot_mean_what_they_say_are_refused(overrides, words):
+    from grpo_nb.config import RecipeError, load_recipe
+    with pytest.raises(RecipeError, match=re.escape(words)): load_recipe("demo", overrides=overrides, hardware_checks=False)

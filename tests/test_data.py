@@ -5,15 +5,13 @@ import logging
 import os
 from collections import Counter
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import pytest
 from conftest import shared_folder
 
 from grpo_nb.config import DIRECTION_TOLERANCE
 from grpo_nb.data import (DropStats, MalformedJSONError, MissingColumnError, SlateSourceError, SplitNotFoundError,
-                          clean_rows, clean_text, filter_rows, load_slates, mix_datasets, opinion_direction,
-                          parse_json_list, sample_participants, split_by_participant)
+                          clean_rows, filter_rows, load_slates, mix_datasets, opinion_direction, parse_json_list,
+                          sample_participants, split_by_participant, strip_control_chars)
 from grpo_nb.synthetic import generate_rows
 
 LIST_COLUMNS = ("slate_items_json", "watched_detailed_json")
@@ -217,7 +215,7 @@ def test_text_and_items_are_cleaned_without_touching_inputs():
     assert "channel_title" not in kept[0]["slate_items"][0]
     assert kept[0]["watched_detailed"] == [] and stats.notes == {"watched_null_as_empty": 1}
     assert json.dumps(row) == original
-    assert clean_text("\tx\x7f ") == "x"
+    assert strip_control_chars("\tx\x7f ") == "x"
 
 
 def test_debug_log_names_row_numbers(caplog):
@@ -379,3 +377,19 @@ def test_sample_participants_takes_whole_people():
     per = Counter(r["participant_id"] for r in sample)
     assert set(per.values()) == {4}
     assert sample_participants(rows, 30, seed=0) == (sample, info)
+
+
+def test_uncached_hub_dataset_without_network_fails_at_once_naming_the_recipe_key(monkeypatch):
+    import time
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    started = time.monotonic()
+    with pytest.raises(SlateSourceError) as e:
+        load_slates("od2961/not-cached-anywhere", "validation")
+    assert time.monotonic() - started < 10
+    msg = str(e.value)
+    assert ("'od2961/not-cached-anywhere': it is not in the local cache and the hub cannot be reached "
+            "(127.0.0.1:9: Connection refused)") in msg
+    assert "set HF_HUB_OFFLINE=1" in msg and "the recipe key `dataset_name` (or `--dataset_name PATH`" in msg
+    assert "load_slates(" not in msg

@@ -274,3 +274,26 @@ def test_torch_threads_follow_the_affinity_mask_and_omp_num_threads():
     told = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_NUM_THREADS": "2"}, capture_output=True,
                           text=True, timeout=120)
     assert told.stdout.strip() == "2", told.stderr[-2000:]
+
+
+def test_uncached_hub_id_without_network_fails_at_once(monkeypatch):
+    "No network and not cached: ModelNotCachedError at once (not after the loaders' retries), naming the fix."
+    import time
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")          # nothing listens on the discard port
+    started = time.monotonic()
+    with pytest.raises(M.ModelNotCachedError) as e:
+        M.load_model_and_tokenizer(ModelConfig(model_name_or_path="Qwen/Qwen2.5-1.5B-Instruct-not-in-cache"))
+    assert time.monotonic() - started < 5
+    msg = str(e.value)
+    assert msg.startswith("model 'Qwen/Qwen2.5-1.5B-Instruct-not-in-cache' is not in the local Hugging Face cache and "
+                          "the hub cannot be reached (127.0.0.1:9: Connection refused)")
+    assert "set HF_HUB_OFFLINE=1" in msg and "model_name_or_path: /path/to/folder" in msg
+    assert isinstance(e.value, M.ModelNotAvailableError)
+
+
+def test_offline_error_is_model_not_cached(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(M.ModelNotCachedError, match="not in the local Hugging Face cache and HF_HUB_OFFLINE=1 is set"):
+        M.resolve_model_path("Qwen/Qwen2.5-1.5B-Instruct-not-in-cache")

@@ -1,13 +1,12 @@
 """Tests of grpo_nb.prompts: leak-free rendering, history, post-treatment columns, prepared examples."""
-import gzip, json, os, re
+import gzip, json, re
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from grpo_nb.prompts import (PRE_TREATMENT_COLUMNS, READY_TEXT_COLUMNS, build_next_video_messages, build_opinion_messages, clean_text,
-                             history_before_current, is_post_treatment, odd_option, odd_option_gold_share,
-                             option_signatures, order_options, prepare_examples, render_options,
-                             render_survey_highlights, render_viewer_profile)
+from grpo_nb.prompts import (PRE_TREATMENT_COLUMNS, READY_TEXT_COLUMNS, build_next_video_messages,
+                             build_opinion_messages, display_text, history_before_current, is_post_treatment,
+                             odd_option, odd_option_gold_share, option_signatures, order_options, prepare_examples,
+                             render_options, render_survey_highlights, render_viewer_profile)
 
 
 def read_jsonl_gz(path):
@@ -88,7 +87,7 @@ def test_common_fields_do_not_mark_the_gold():
 def test_titles_cleaned_and_truncated():
     line = render_options([{"id": "x", "title": "Breaking:\nnews\t" + "word " * 60}], max_title_chars=80)[0]
     assert "\n" not in line and "\t" not in line and len(line) <= 80 and line.endswith("…")
-    assert clean_text('a ""quoted"" \u200btitle') == 'a "quoted" title'
+    assert display_text('a ""quoted"" \u200btitle') == 'a "quoted" title'
 
 
 def test_shuffle_is_seeded_per_example_and_moves_gold():

@@ -440,3 +440,107 @@ def test_report_of_published_predictions(shared_data, tmp_path):
     produced |= {r["raw_output"].removesuffix("\n") for r in reports.read_predictions(op / "predictions.jsonl.gz")}
     shown = shown_completions(samples)
     assert len(shown) == 6 and all(s in produced for s in shown)
+
+
+# ---------------------------------------------------------------- pages that read as finished (issue 12)
+
+def demo_like_training(run: Path, beta: float = 0.0, warmup: dict | None = None, task_eval: bool = True) -> Path:
+    """Replace `run/train` with what `grpo_nb.train` writes for the demo recipe: TRL's log keys (no `kl` when beta
+    is 0), task evaluations every 50 steps, and `train_results.json` with `metrics`, `wall_time_s`, `sft_warmup`."""
+    (run / "config.yaml").write_text((REPO / "recipes" / "demo.yaml").read_text().replace("beta: 0.0", f"beta: {beta}"))
+    log = []
+    for s in range(5, 205, 5):
+        e = {"step": s, "phase": "train", "loss": 0.01, "grad_norm": 0.3, "learning_rate": 1e-4,
+             "completions/mean_length": 17.1, "completions/clipped_ratio": 0.02,
+             "rewards/strict_accuracy_reward/mean": 0.3 + s / 2000, "rewards/format_reward/mean": 0.95,
+             "reward": 0.4 + s / 2000, "reward_std": 0.46, "frac_reward_zero_std": 0.1, "entropy": 0.17,
+             "clip_ratio/region_mean": 0.0, "epoch": s / 321}
+        if beta: e["kl"] = s / 10000
+        log.append(e)
+        if task_eval and s % 50 == 0:
+            log.append({"step": s, "phase": "train", "eval_next_video/accuracy": {50: 0.34375, 100: 0.375, 150: 0.40625,
+                                                                                  200: 0.4375}[s],
+                        "eval_next_video/parsed_rate": 0.984375, "eval_next_video/n": 64,
+                        "eval_next_video/baseline_accuracy": 0.296875,
+                        "eval_next_video/baseline": "most_frequent_gold_index_train", "eval_next_video/seconds": 1.9,
+                        "eval_next_video/share_of_time": 0.05})
+    (run / "train").mkdir(exist_ok=True)
+    (run / "train" / "log_history.jsonl").write_text("".join(json.dumps(e) + "\n" for e in log))
+    write_json_atomic({"output_dir": str(run / "train"), "wall_time_s": 124.1, "global_step": 200, "max_steps": 200,
+                       "world_size": 1, "metrics": {"train_runtime": 92.2686, "train_samples_per_second": 69.363,
+                                                    "train_loss": 0.0135, "epoch": 0.623},
+                       "reward_trend": {"n": 40, "first": 0.4, "last": 0.5}, "sft_warmup": warmup,
+                       "task_eval": {"evaluations": 4, "seconds": 7.6, "share_of_wall": 0.06}},
+                      run / "train" / "train_results.json")
+    return run
+
+
+WARMUP = {"steps": 150, "learning_rate": 0.001, "batch_size": 16, "wall_time_s": 30.3, "last_loss": 0.1594,
+          "format_rate_before": 0.0, "format_rate_after": 1.0}
+
+
+def test_training_page_of_a_demo_like_run(tmp_path):
+    run = demo_like_training(make_run(tmp_path / "runs" / "demo", ("config", "run")), warmup=WARMUP)
+    out = render_report(run, tmp_path / "report")
+    text = (out / "training" / "README.md").read_text()
+    rows = keyed(table_with(text, "first fifth", "quantity"))
+    # the wall times are read from `metrics.train_runtime` and `wall_time_s`, with their unit
+    assert rows["wall time (train_runtime)"]["whole run"] == "1 min 32 s"
+    stage = "wall time of the train stage (wall_time_s: loading, warm-up, training, saving)"
+    assert rows[stage]["whole run"] == "2 min 04 s"
+    assert rows["`train_results.json`: train_loss"]["whole run"] == "0.0135"
+    assert "`train_results.json`: wall_time_s" not in rows and "KL to the reference (should stay small)" not in rows
+    # beta is 0: no KL, said in words; no empty panel in the plot
+    assert "KL to the reference is not logged because `beta` is 0: GRPO then keeps no reference model.\n" in text
+    log = [json.loads(l) for l in (run / "train" / "log_history.jsonl").read_text().splitlines()]
+    assert [t for t, _ in reports.training_panels(log)] == [
+        "reward (higher is better)", "reward spread: std, and groups with none", "loss", "completion length (tokens)",
+        "token entropy", "clipping (share)", "gradient norm"]
+    assert (out / "training" / "training.png").stat().st_size > 1000
+    # the warm-up
+    warm = {r["warm-up"]: r["value"] for r in table_with(text, "value", "warm-up")}
+    assert warm == {"steps": "150", "learning rate": "0.001", "batch size": "16",
+                    "well-formed completions, before → after ↑": "0.0% → 100.0%", "last loss": "0.159",
+                    "wall time": "30.3 s"}
+    # the task accuracy reads on its own: the baseline named once, the trend in one sentence, the cost in seconds
+    assert ("seeded sample of 64 held-out rows (whole participants), beside the best honest baseline on the same rows: "
+            "**most-frequent position, learned on train**.") in text
+    assert "Accuracy went from 34.4% at step 50 to 43.8% at step 200 (baseline 29.7%).\n" in text
+    task = table_with(text, "accuracy", "step")
+    assert [(r["step"], r["accuracy"], r["best honest baseline"], r["seconds"]) for r in task] == [
+        ("50", "34.4%", "29.7%", "1.9 s"), ("100", "37.5%", "29.7%", "1.9 s"), ("150", "40.6%", "29.7%", "1.9 s"),
+        ("200", "43.8%", "29.7%", "1.9 s")]
+    assert "Cost: 7.6 s over 4 evaluations, 8.2% of the training wall time (1 min 32 s).\n" in text
+    assert (out / "training" / "task_accuracy.png").is_file()
+
+
+def test_training_page_without_warmup_and_with_kl(tmp_path):
+    run = demo_like_training(make_run(tmp_path / "runs" / "x", ("config",)), beta=0.04, warmup=None, task_eval=False)
+    text = (render_report(run, tmp_path / "report") / "training" / "README.md").read_text()
+    assert ("## Warm-up (supervised, before GRPO)\n\n"
+            "None: `sft_warmup_steps` is 0, so GRPO started from the model as loaded.\n") in text
+    assert "KL to the reference (should stay small)" in keyed(table_with(text, "first fifth", "quantity"))
+    assert "not logged because `beta`" not in text and "## Task accuracy during training" not in text
+
+
+def test_old_flat_train_results_say_warmup_not_recorded(full_report):
+    _, out = full_report
+    text = (out / "training" / "README.md").read_text()
+    assert "Not recorded: this `train_results.json` has no `sft_warmup` entry (an older or foreign run).\n" in text
+
+
+def test_samples_say_generated_for_generated_data(full_report, tmp_path):
+    _, out = full_report                                   # demo.yaml: the embedded dataset
+    samples = (out / "samples" / "README.md").read_text()
+    assert samples.startswith("# Samples\n\nGenerated prompts (the embedded dataset: no real viewer) from "
+                              "`predictions.jsonl` (`messages`) and the model's raw completions, verbatim. ")
+    assert "Real prompts" not in samples
+    real = make_run(tmp_path / "runs" / "real", ("next_video",))      # no recipe naming generated data
+    samples = (render_report(real, tmp_path / "real_report") / "samples" / "README.md").read_text()
+    assert samples.startswith("# Samples\n\nReal prompts from `predictions.jsonl` (`messages`)")
+
+
+def test_settings_mark_num_train_epochs_when_max_steps_is_set(full_report):
+    _, out = full_report
+    settings = {r["setting"]: r["value"] for r in table_with((out / "README.md").read_text(), "value", "setting")}
+    assert settings["max_steps"] == "200" and settings["num_train_epochs"] == "3 (no effect: max_steps is set)"

@@ -1,94 +1,72 @@
-"""Tests of grpo_nb.rewards: strict parsing, reward functions, registry, weights."""
-import gzip, json, os
+"""What the rewards notebook cannot hold: properties over many generated completions, and the published accuracy
+reproduced on the real prediction logs. The truth tables (parsing, format, each reward) live in `nbs/04_rewards.ipynb`
+and run with `nbdev_test`."""
+import gzip
+import json
+import random
 
 import pytest
 from conftest import shared_folder
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from grpo_nb.rewards import (REWARD_REGISTRY, accuracy_reward, combined_reward, completion_text, format_reward,
-                             get_reward_funcs, has_valid_format, opinion_direction_reward, parse_answer,
-                             parse_opinion_index, parse_opinion_label, resolve_reward_weights, strict_accuracy_reward,
-                             valid_answer_reward)
+from grpo_nb.rewards import (accuracy_reward, completion_text, first_tag_content, format_reward, has_valid_format,
+                             opinion_format_reward, parse_answer, parse_opinion_index, parse_opinion_label,
+                             strict_accuracy_reward, valid_answer_reward)
 
-ANSWERS = [("<answer>3</answer>", 3), ("<answer> 3 </answer>", 3), ("<answer>\n3\n</answer>", 3),
-           ("<answer>1</answer><answer>2</answer>", 1), ("<answer>3.</answer>", None), ('<answer>"3"</answer>', None),
-           ("<answer>Option 3</answer>", None), ("<answer>3/5</answer>", None), ("<answer>-1</answer>", None),
-           ("<answer></answer>", None), ("3", None), ("<answer>3", None), ("<answer>３</answer>", None)]
+PIECES = ["<think>", "</think>", "<answer>", "</answer>", "<opinion>", "</opinion>", "<ANSWER>", "</Think>", "3", "07",
+          "12", "-1", "0.5", ".5", "1.", "x", " ", "\n", "Option 2", "increase", "no_change", "３", "<", ">", "/"]
 
 
-@pytest.mark.parametrize("text,expected", ANSWERS)
-def test_parse_answer(text, expected): assert parse_answer(text) == expected
+def completions(n: int = 3000, seed: int = 0) -> list[str]:
+    "Seeded completions stitched from tag and answer fragments: mostly malformed, some well-formed."
+    rng = random.Random(seed)
+    made = [f"<think>{rng.choice(PIECES)}</think><answer>{rng.choice(PIECES)}</answer>" for _ in range(n // 3)]
+    return made + ["".join(rng.choices(PIECES, k=rng.randint(0, 12))) for _ in range(n - len(made))]
 
 
-@pytest.mark.parametrize("text,expected", [("<opinion>increase</opinion>", "increase"),
-                                           ("<opinion> No_Change </opinion>", "no_change"),
-                                           ("<opinion>DECREASE</opinion>", "decrease"),
-                                           ("<opinion>no change</opinion>", None), ("<opinion>up</opinion>", None),
-                                           ("increase", None)])
-def test_parse_opinion_label(text, expected): assert parse_opinion_label(text) == expected
+TEXTS = completions()
 
 
-@pytest.mark.parametrize("text,expected", [("<answer>0.42</answer>", 0.42), ("<answer>.5</answer>", 0.5),
-                                           ("<answer>1</answer>", 1.0), ("<answer>0</answer>", 0.0),
-                                           ("<answer>5</answer>", None), ("<answer>1.5</answer>", None),
-                                           ("<answer>-0.2</answer>", None), ("<answer>42%</answer>", None),
-                                           ("no tag 0.4", None)])
-def test_parse_opinion_index(text, expected): assert parse_opinion_index(text) == expected
+def test_generated_completions_cover_both_outcomes():
+    assert 100 < sum(map(has_valid_format, TEXTS)) < len(TEXTS) - 100
+    assert 100 < sum(parse_answer(t) is not None for t in TEXTS) < len(TEXTS) - 100
 
 
-@pytest.mark.parametrize("text,plain,with_opinion", [
-    ("<think>x</think><answer>3</answer>", True, False),
-    ("\n<think>\nx\n</think>\n<answer>\n3\n</answer>\n", True, False),
-    ("<think>x</think><answer>3</answer><opinion>increase</opinion>", True, True),
-    ("<answer>3</answer>", False, False),
-    ("<think>x</think>text<answer>3</answer>", False, False),
-    ("<think>x</think><answer>3</answer><think>y</think><answer>3</answer>", False, False),
-    ("<answer>3</answer><think>x</think>", False, False),
-    ("<think>x <opinion>increase</opinion></think><answer>3</answer>", False, False),
-])
-def test_has_valid_format(text, plain, with_opinion):
-    assert has_valid_format(text) is plain
-    assert has_valid_format(text, require_opinion=True) is with_opinion
+def test_parsers_return_their_type_or_none():
+    for text in TEXTS:
+        answer, index, label = parse_answer(text), parse_opinion_index(text), parse_opinion_label(text)
+        assert answer is None or (type(answer) is int and answer >= 0), text
+        assert index is None or (type(index) is float and 0.0 <= index <= 1.0), text
+        assert label in (None, "increase", "decrease", "no_change"), text
 
 
-TEXTS = ["<think>a</think><answer>2</answer><opinion>increase</opinion>", "<answer>2</answer>",
-         "<think>a</think><answer>5</answer>", "<think>a</think><answer>two</answer>"]
-COLUMNS = dict(gold_index=[2] * 4, n_options=[4] * 4, opinion_direction=["increase", "increase", None, "decrease"],
-               prompts=[[{"role": "user", "content": "x"}]] * 4, trainer_state=None)
-EXPECTED = {accuracy_reward: [1, 1, 0, 0], strict_accuracy_reward: [1, 0, 0, 0], format_reward: [1, 0, 1, 1],
-            valid_answer_reward: [1, 1, 0, 0], opinion_direction_reward: [1, 0, 0, 0]}
+def test_a_parsed_answer_is_the_first_answer_tag_stripped():
+    for text in TEXTS:
+        answer = parse_answer(text)
+        if answer is not None: assert int(first_tag_content(text, "answer").strip()) == answer, text
 
 
-@pytest.mark.parametrize("func", list(EXPECTED), ids=lambda f: f.__name__)
-@pytest.mark.parametrize("conversational", [False, True])
-def test_rewards_on_both_completion_kinds(func, conversational):
-    completions = [[{"role": "assistant", "content": t}] for t in TEXTS] if conversational else TEXTS
-    rewards = func(completions, **COLUMNS)
-    assert rewards == [float(x) for x in EXPECTED[func]] and all(isinstance(r, float) for r in rewards)
+def test_a_valid_format_with_opinion_is_a_valid_format_and_holds_an_answer_tag():
+    for text in TEXTS:
+        if has_valid_format(text, require_opinion=True): assert has_valid_format(text), text
+        if has_valid_format(text): assert first_tag_content(text, "answer") is not None, text
 
 
-def test_completion_text():
-    assert completion_text([{"role": "assistant", "content": "hi"}]) == "hi"
-    assert completion_text("hi") == "hi"
-    with pytest.raises(TypeError): completion_text(3)
+def test_rewards_are_zero_or_one_and_strict_accuracy_is_accuracy_times_format():
+    golds, sizes = [3] * len(TEXTS), [5] * len(TEXTS)
+    accuracy, fmt = accuracy_reward(TEXTS, gold_index=golds), format_reward(TEXTS)
+    strict = strict_accuracy_reward(TEXTS, gold_index=golds)
+    valid, opinion_fmt = valid_answer_reward(TEXTS, n_options=sizes), opinion_format_reward(TEXTS)
+    for rewards in (accuracy, fmt, strict, valid, opinion_fmt): assert set(rewards) <= {0.0, 1.0}
+    assert strict == [a * f for a, f in zip(accuracy, fmt)]
+    assert all(v >= a for a, v in zip(accuracy, valid))          # a right answer (3 of 5) is a valid one
+    assert all(f >= o for f, o in zip(fmt, opinion_fmt))
 
 
-def test_missing_column_is_named():
-    with pytest.raises(KeyError, match="gold_index"): accuracy_reward(TEXTS, n_options=[4] * 4)
-
-
-def test_registry_errors():
-    assert get_reward_funcs(["accuracy", "format"]) == [accuracy_reward, format_reward]
-    with pytest.raises(ValueError, match="Did you mean 'accuracy'") as e: get_reward_funcs(["acuracy"])
-    for name in REWARD_REGISTRY: assert name in str(e.value)
-    with pytest.raises(ValueError, match="at least one"): get_reward_funcs([])
-
-
-def test_weights_and_combined():
-    assert resolve_reward_weights(["accuracy", "format"], None) == [1.0, 1.0]
-    with pytest.raises(ValueError, match="1 reward_weights for 2"): resolve_reward_weights(["accuracy", "format"], [1.0])
-    combined = combined_reward(TEXTS, ["strict_accuracy", "format"], [1.0, 0.1], **COLUMNS)
-    assert [round(c, 6) for c in combined] == [1.1, 0.0, 0.1, 0.1]
+def test_conversational_and_plain_completions_are_paid_alike():
+    conversational = [[{"role": "assistant", "content": t}] for t in TEXTS]
+    assert [completion_text(c) for c in conversational] == TEXTS
+    golds = [3] * len(TEXTS)
+    assert accuracy_reward(conversational, gold_index=golds) == accuracy_reward(TEXTS, gold_index=golds)
 
 
 def test_strict_parser_reproduces_published_accuracy(shared_data):

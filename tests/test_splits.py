@@ -2,8 +2,6 @@
 import json
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import pytest
 
 from grpo_nb.config import load_recipe
@@ -162,7 +160,7 @@ def test_every_training_row_held_out_gives_no_audit_and_says_why(shared_data):
     from grpo_nb.prepare import prepare_for_evaluation
     gun = shared_data / "grail-sample" / "gun_control.jsonl.gz"
     cfg = load_recipe("gun", overrides={"dataset_name": str(gun), "video_holdout": "eval_videos",
-                                        "bootstrap_resamples": 50}, hardware_checks=False)
+                                        "bootstrap_resamples": 100}, hardware_checks=False)
     prepared = prepare_for_evaluation(cfg)
     assert prepared["train_examples"] == [] and len(prepared["eval_examples"]) == 47
     assert prepared["stats"]["train"]["dropped"]["video_in_eval"] == 500

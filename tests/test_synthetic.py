@@ -1,10 +1,7 @@
 """Tests of grpo_nb.synthetic: schema, determinism, the behaviour model's learnability, opinion directions."""
 import gzip
 import json
-import os
 from collections import Counter
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 
@@ -13,7 +10,7 @@ from grpo_nb.synthetic import (ISSUES, OPINION_COLUMNS, generate_rows, lean_rule
                                write_rows)
 
 SURVEY = ("age", "q26", "q29", "q31", "pid1", "ideo1", "pol_interest", "freq_youtube", "college")
-OPTION_FIELDS = {"id", "title", "channel_title", "duration", "view_count", "like_count", "comment_count"}
+SLATE_ITEM_KEYS = {"id", "title", "channel_title", "duration", "view_count", "like_count", "comment_count"}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def test_schema_of_the_published_data(rows):
         assert row["ideo1"] in ("Liberal", "Conservative", "Moderate")
         before, after = OPINION_COLUMNS[row["issue"]]
         assert 0 <= row[before] <= 1 and 0 <= row[after] <= 1
-        assert all(set(option) == OPTION_FIELDS for option in row["slate_items_json"])
+        assert all(set(option) == SLATE_ITEM_KEYS for option in row["slate_items_json"])
         assert 2 <= len(row["slate_items_json"]) <= 5
         assert len({o["id"] for o in row["slate_items_json"]}) == len(row["slate_items_json"])
         assert row["next_video_id"] in {o["id"] for o in row["slate_items_json"]}

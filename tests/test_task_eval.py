@@ -13,7 +13,7 @@ KEY = "eval_next_video/accuracy"
 
 def train(out: Path, *extra: str) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "grpo_nb.train", *TRAIN, "--output_dir", str(out), *extra],
+    proc = subprocess.run([sys.executable, "-m", "grpo_nb", "train", *TRAIN, "--output_dir", str(out), *extra],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -44,6 +44,10 @@ def test_task_accuracy_is_logged_every_n_steps_and_survives_resume(tmp_path):
         acc = EventAccumulator(str(next(full.rglob("events.out.tfevents.*")).parent)); acc.Reload()
         tag = next(t for t in acc.Tags()["scalars"] if t.endswith("next_video/accuracy"))
         assert [e.step for e in acc.Scalars(tag)] == [2, 4]
+    # TRL's model card (written with the checkpoints) names the base model and the code, never `None`
+    card = (full / "README.md").read_text()
+    assert "[None]" not in card and 'model="None"' not in card and "`embedded:tiny-qwen2`" in card
+    assert "## Provenance" in card and "- grpo_nb: " in card
     # stopped after checkpoint-2: resume evaluates again at step 4 only, and gives the same figure
     resumed = tmp_path / "resumed" / "train"
     resumed.mkdir(parents=True)

@@ -10,7 +10,7 @@ pytest.importorskip("tensorboard", reason="tensorboard is the `tensorboard` extr
 def test_tensorboard_event_files_offline(tmp_path):
     out = tmp_path / "train"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    proc = subprocess.run([sys.executable, "-m", "grpo_nb.train", "--recipe", "demo", "--max_steps", "2",
+    proc = subprocess.run([sys.executable, "-m", "grpo_nb", "train", "--recipe", "demo", "--max_steps", "2",
                            "--sft_warmup_steps", "0", "--embedded_participants", "40",
                            "--per_device_train_batch_size", "8", "--save_strategy", "no", "--logging_steps", "1",
                            "--output_dir", str(out), "--report_to", "[tensorboard]"],
@@ -27,3 +27,4 @@ def test_tensorboard_event_files_offline(tmp_path):
                 "train/rewards/format_reward/mean", "train/clip_ratio/region_mean"):
         assert tag in tags, (tag, sorted(tags))
     assert [e.step for e in acc.Scalars("train/reward")] == [1, 2]
+

@@ -180,6 +180,17 @@ def test_train_notebook_runs_headless_with_papermill(tmp_path, cache_dir, monkey
             text = path.read_bytes().decode("utf-8", "replace")
             assert not any(m in text for m in markers.values()), f"secret marker in {path}"
 
+    # run again into the finished folder (the README's papermill command after the quick start): shown, not retrained,
+    # and the message names the papermill parameter that trains it again
+    before = (out / TRAIN_RESULTS_FILE).read_bytes()
+    pm.execute_notebook(str(REPO / "nbs" / "train.ipynb"), str(tmp_path / "again.ipynb"), kernel_name="python3",
+                        cwd=str(REPO / "nbs"), progress_bar=False,
+                        parameters={"recipe": "demo.yaml", "output_dir": str(out), "max_steps": 2,
+                                    "overrides": TINY + ["--save_steps", "1"]})
+    again = (tmp_path / "again.ipynb").read_text()
+    assert "already holds a finished training run" in again and "-p overwrite True" in again
+    assert "RunExistsError" not in again and (out / TRAIN_RESULTS_FILE).read_bytes() == before
+
 
 # ---------------------------------------------------------------- SLURM and accelerate configs
 
