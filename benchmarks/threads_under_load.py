@@ -5,8 +5,8 @@
 Each side trains the demo recipe (`python -m grpo_nb train`, no warm-up, 60 generated participants, batch 32 of 8
 generations as in the demo, no saving) in a fresh process with OMP_NUM_THREADS *unset*, so grpo_nb chooses its torch
 threads itself (`grpo_nb.model.configure_torch_threads`: the cores this process may use, divided among the local
-processes; the log says what it chose) and `grpo-nb` lets idle OpenMP threads sleep (`OMP_WAIT_POLICY=PASSIVE`, unless
-the environment sets a policy). `--omp-wait-policy ACTIVE` shows the spinning default for comparison. The competitor is one process multiplying 512x512 float32 matrices with
+processes; the log says what it chose). `--omp-wait-policy PASSIVE` lets idle OpenMP threads sleep instead of spinning
+(the default spins, which is fastest alone and worst beside another job). The competitor is one process multiplying 512x512 float32 matrices with
 torch's default threads for as long as the side runs (a neighbour's job on a shared node). The time per step is
 TRL's own `step_time` from `log_history.jsonl`, the median over the steps after the first two. The sides alternate
 `--rounds` times; medians. Prints both, and the ratio beside/alone LAST (`ratio under_load: N.NNx`). Target <= 2.5x.

@@ -10,7 +10,6 @@ import difflib
 import errno
 import json
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ log = logging.getLogger("grpo_nb")
 __all__ = ['log', 'RECIPE_HELP', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS', 'RESUME_HINT', 'RESUME_HINTS', 'build_parser',
            'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kinds',
            'predictions_kind', 'score_kind', 'check_output_file', 'cmd_score', 'cmd_report', 'cmd_pipeline',
-           'check_log_level', 'RedactingStream', 'redact_std_streams', 'passive_omp_threads', 'main']
+           'check_log_level', 'RedactingStream', 'redact_std_streams', 'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
 RECIPE_HELP = ("recipe name (demo, gun, wage) or YAML path; `--config` is the same option (the predecessor's name), "
@@ -364,19 +363,9 @@ def redact_std_streams() -> None:
         stream = getattr(sys, name)
         if stream is not None and not isinstance(stream, RedactingStream): setattr(sys, name, RedactingStream(stream))
 
-def passive_omp_threads(environ=None) -> bool:
-    """Let idle OpenMP threads sleep instead of spinning (`OMP_WAIT_POLICY=PASSIVE`) unless the user chose a policy.
-    On a shared node a spinning thread pool beside another job made a demo step 5.7x slower; passive, 1.3x
-    (`benchmarks/threads_under_load.py`). It must be set before torch is imported; returns whether it was set."""
-    env = os.environ if environ is None else environ
-    if "OMP_WAIT_POLICY" in env or "torch" in sys.modules: return False
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
-    return True
-
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `grpo-nb` console script."
     warning = check_log_level()        # before any import reads LOGLEVEL (torch does, at import)
-    passive_omp_threads()
     redact_std_streams()
     if warning: print(warning, file=sys.stderr)
     args, overrides = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
