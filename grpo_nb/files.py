@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .config import redact_record, redact_secrets
+from .config import redact_record, redact_secrets, write_atomic
 
 try: import fcntl
 except ImportError: fcntl = None          # not on Windows: the lock then relies on the atomic link alone
@@ -36,10 +36,6 @@ __all__ = ['log', 'LOCK_FILE', 'LOCK_SETTLE_SECONDS', 'GUARD_TIMEOUT_SECONDS', '
            'is_main_process_by_env']
 
 # %% ../nbs/00a_files.ipynb #8b55537e
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
-    return mask
-
 def _fsync_folder(folder: Path) -> None:
     "Make a rename in `folder` durable (a no-op where folders cannot be opened, as on Windows)."
     try: fd = os.open(folder, os.O_RDONLY)
@@ -50,16 +46,7 @@ def _fsync_folder(folder: Path) -> None:
 
 def write_bytes_atomic(data: bytes, path: str | os.PathLike) -> Path:
     "Write `data` to `path` whole or not at all: a temporary file in the same folder, fsync, rename, fsync the folder."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(data)); f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    path = write_atomic(path, bytes(data))     # config's temp file, fsync and rename (config cannot import files)
     _fsync_folder(path.parent)
     return path
 

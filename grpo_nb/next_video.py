@@ -690,12 +690,9 @@ def rescore_rows(rows: Iterable[dict]) -> list[dict]:
     return out
 
 # %% ../nbs/08_next_video.ipynb #896f2915
-_SIGNED_URL_PARAM_RE = re.compile(r"([?&;](?:X-Amz-[A-Za-z-]+|X-Goog-[A-Za-z-]+|Signature|Key-Pair-Id|Policy|"
-                                  r"sv|se|sp|sig)=)[^&\s#'\"]+", re.IGNORECASE)
-
 def redacted_source(path) -> str:
-    "`path` as metrics may record it: `grpo_nb.config.redact_secrets`, and signed-URL parameters (X-Amz-…) cut."
-    return _SIGNED_URL_PARAM_RE.sub(r"\1[REDACTED]", redact_secrets(str(path)))
+    "`path` as metrics may record it, redacted by the one shared rule (`grpo_nb.config.redact_secrets`)."
+    return redact_secrets(str(path))
 
 def metrics_provenance(provenance: dict | None = None) -> dict:
     "What made a metrics file: `provenance` as given (the pipeline's `code_version()`), else the package version."
