@@ -8,7 +8,6 @@ from __future__ import annotations
 import builtins
 import copy
 import dataclasses
-import importlib.util
 import json
 import logging
 import math
@@ -39,15 +38,15 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'GRPO_COLUMNS', 'REQUIRED_COLUMNS', 'WARMUP_THOUGHT', 'OPINION_CHOICES', 'LOG_HISTORY_FILE',
            'TRAIN_RESULTS_FILE', 'TRAIN_INTERRUPTED_FILE', 'SUMMARY_KEYS', 'CHECKPOINT_RE', 'LATEST',
            'BROKEN_CHECKPOINTS_DIR', 'WARMUP_DIR', 'check_example', 'grpo_rows', 'grpo_dataset', 'warmup_completion',
-           'warmup_examples', 'vllm_available', 'resolve_generation_backend', 'log_entry', 'append_log_entry',
-           'read_log_history', 'truncate_log_history', 'LogHistoryCallback', 'reward_trend', 'checkpoint_step',
-           'checkpoint_problem', 'list_checkpoints', 'broken_checkpoints', 'set_aside_broken_checkpoints',
-           'resolve_resume_checkpoint', 'RunExistsError', 'run_artifacts', 'check_output_dir', 'clear_paths',
-           'wants_eval', 'build_grpo_trainer', 'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal',
-           'write_interrupted', 'lock_output_dir', 'start_output_dir', 'TrainingData', 'prepare_training_data',
-           'load_policy', 'reload_warmup', 'run_warmup', 'warm_up_or_reload', 'task_eval_callback', 'make_trainer',
-           'run_grpo', 'model_card_text', 'save_trained_model', 'json_ready', 'training_summary',
-           'write_training_summary', 'describe_training', 'train', 'main']
+           'warmup_examples', 'resolve_generation_backend', 'log_entry', 'append_log_entry', 'read_log_history',
+           'truncate_log_history', 'LogHistoryCallback', 'reward_trend', 'checkpoint_step', 'checkpoint_problem',
+           'list_checkpoints', 'broken_checkpoints', 'set_aside_broken_checkpoints', 'resolve_resume_checkpoint',
+           'RunExistsError', 'run_artifacts', 'check_output_dir', 'clear_paths', 'wants_eval', 'build_grpo_trainer',
+           'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal', 'write_interrupted', 'lock_output_dir',
+           'start_output_dir', 'TrainingData', 'prepare_training_data', 'load_policy', 'reload_warmup', 'run_warmup',
+           'warm_up_or_reload', 'task_eval_callback', 'make_trainer', 'run_grpo', 'model_card_text',
+           'save_trained_model', 'json_ready', 'training_summary', 'write_training_summary', 'describe_training',
+           'train', 'main']
 
 # %% ../nbs/07_train.ipynb #a252f4b0
 GRPO_COLUMNS = ("prompt", "example_id", "gold_index", "n_options", "opinion_direction", "opinion_before",
@@ -107,9 +106,7 @@ def warmup_examples(examples: list[dict], seed: int = 0, ask_opinion: bool = Fal
     return rows
 
 # %% ../nbs/07_train.ipynb #ef42bf90
-def vllm_available() -> bool:
-    "Whether the `vllm` package can be imported here."
-    return importlib.util.find_spec("vllm") is not None
+from .generation import vllm_available   # its one home; `train.vllm_available` stays importable
 
 def resolve_generation_backend(training, *, available: bool | None = None):
     "`training` (a copy when changed) with `use_vllm` turned off where vLLM is missing and the recipe allows a fallback."
