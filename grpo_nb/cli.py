@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import errno
 import json
 import logging
@@ -14,17 +13,38 @@ import re
 import sys
 from pathlib import Path
 
+from .core import did_you_mean, redact_secrets
+
 log = logging.getLogger("grpo_nb")
 
 # %% auto #0
-__all__ = ['log', 'RECIPE_HELP', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS', 'RESUME_HINT', 'RESUME_HINTS', 'build_parser',
-           'UsageError', 'check_stages', 'cmd_config', 'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kinds',
-           'predictions_kind', 'score_kind', 'check_output_file', 'cmd_score', 'cmd_report', 'cmd_pipeline',
-           'check_log_level', 'RedactingStream', 'redact_std_streams', 'main']
+__all__ = ['log', 'RECIPE_HELP', 'OVERRIDES_EPILOG', 'COMMAND_EXAMPLES', 'COMPLETION_FIELDS', 'COMMANDS', 'LOG_LEVELS',
+           'RESUME_HINT', 'RESUME_HINTS', 'command_epilog', 'build_parser', 'UsageError', 'check_stages', 'cmd_config',
+           'cmd_prepare', 'cmd_train', 'cmd_evaluate', 'predictions_kinds', 'predictions_kind', 'score_kind',
+           'check_output_file', 'cmd_score', 'cmd_report', 'cmd_pipeline', 'check_log_level', 'RedactingStream',
+           'redact_std_streams', 'main']
 
 # %% ../nbs/12_cli.ipynb #663864ba
 RECIPE_HELP = ("recipe name (demo, gun, wage) or YAML path; `--config` is the same option (the predecessor's name), "
                "so its published recipes load, each key without effect named with its reason")
+
+OVERRIDES_EPILOG = ("Any recipe key is also an option: --KEY VALUE overrides the recipe (lists as YAML, e.g.\n"
+                    "--report_to '[tensorboard]'); an unknown key is an error naming the nearest valid one.\n"
+                    "`grpo-nb config --keys` lists every key; `grpo-nb config --recipe R` shows the settings.")
+COMMAND_EXAMPLES = {
+    "config": ["grpo-nb config --recipe gun", "grpo-nb config --config old/config_grpo_gun.yaml   # a published recipe"],
+    "prepare": ["grpo-nb prepare --recipe demo --out runs/demo-data"],
+    "train": ["grpo-nb train --recipe demo --max_steps 20 --output_dir runs/try/train",
+              "grpo-nb train --recipe gun --resume_from_checkpoint latest",
+              "accelerate launch --config_file recipes/accelerate/zero2.yaml -m grpo_nb train --recipe gun"],
+    "evaluate": ["grpo-nb evaluate --recipe demo --model runs/demo/train --max_eval_samples 8 --out runs/demo-eval"],
+    "pipeline": ["grpo-nb pipeline --recipe demo", "grpo-nb pipeline --recipe gun --stages evaluate,report --name gun"],
+}
+
+def command_epilog(command: str, overrides: bool = True) -> str:
+    "The `--help` epilog of `command`: the override rule (for commands that take a recipe) and examples."
+    examples = "examples:\n" + "".join(f"  {e}\n" for e in COMMAND_EXAMPLES.get(command, []))
+    return (OVERRIDES_EPILOG + "\n\n" if overrides else "") + (examples if command in COMMAND_EXAMPLES else "")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `grpo-nb` argument parser."
@@ -41,11 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                "  grpo-nb score --predictions preds.jsonl.gz            # re-score any predictions file, ours or published")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
 
-    c = sub.add_parser("config", help="print a recipe's effective settings")
+    c = sub.add_parser("config", help="print a recipe's effective settings", epilog=command_epilog("config"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--recipe", "--config", dest="recipe", default="demo", help=RECIPE_HELP)
     c.add_argument("--keys", action="store_true", help="list every valid recipe key and the config object holding it")
 
-    c = sub.add_parser("prepare", help="write prepared examples and drop statistics")
+    c = sub.add_parser("prepare", help="write prepared examples and drop statistics", epilog=command_epilog("prepare"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--dataset", help="path or hub id; overrides the recipe's dataset")
     c.add_argument("--split", help="default: the recipe's training split")
@@ -53,11 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-audit", dest="audit", action="store_false",
                    help="skip the data audit (it holds both sides in memory; the examples themselves are streamed)")
 
-    c = sub.add_parser("train", help="train a policy with GRPO")
+    c = sub.add_parser("train", help="train a policy with GRPO", epilog=command_epilog("train"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--resume_from_checkpoint", help="a checkpoint folder or 'latest'")
 
-    c = sub.add_parser("evaluate", help="evaluate a model: next video and/or opinion")
+    c = sub.add_parser("evaluate", help="evaluate a model: next video and/or opinion", epilog=command_epilog("evaluate"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--model", help="trained model folder (default: the recipe's model)")
     c.add_argument("--task", default="both", choices=["next_video", "opinion", "both"])
@@ -75,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--run", required=True, help="run folder (runs/demo) or a `grpo-nb evaluate --out` folder")
     c.add_argument("--out", help="report folder (default: reports/<run name>)")
 
-    c = sub.add_parser("pipeline", help="train -> evaluate -> report into runs/<name>/ and reports/<name>/")
+    c = sub.add_parser("pipeline", help="train -> evaluate -> report into runs/<name>/ and reports/<name>/", epilog=command_epilog("pipeline"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--recipe", "--config", dest="recipe", required=True, help=RECIPE_HELP)
     c.add_argument("--stages", default="train,evaluate,report",
                    help="comma-separated, run in pipeline order: train, evaluate, report (default: all three)")
@@ -97,8 +122,8 @@ def check_stages(stages: str) -> str:
     problems = []
     for n in names:
         if n in STAGES: continue
-        near = difflib.get_close_matches(n, STAGES, n=1, cutoff=0.6)
-        problems.append(f"unknown stage {n!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        hint = did_you_mean(n, STAGES)
+        problems.append(f"unknown stage {n!r}" + (f" ({hint})" if hint else ""))
     if problems: raise UsageError("; ".join(problems) + f"; stages are {', '.join(STAGES)}")
     return stages
 
@@ -348,10 +373,9 @@ def _quiet_broken_pipe() -> int:
     return 128 + 13
 
 class RedactingStream:
-    "A text stream that redacts secrets (`grpo_nb.config.redact_secrets`) from everything written through it."
+    "A text stream that redacts secrets (`grpo_nb.core.redact_secrets`) from everything written through it."
     def __init__(self, stream): self.stream = stream
     def write(self, text):
-        from grpo_nb.config import redact_secrets
         return self.stream.write(redact_secrets(text) if isinstance(text, str) else text)
     def writelines(self, lines):
         for line in lines: self.write(line)
@@ -374,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _start_command(args) -> None:
     "A misspelt recipe is told at once, before the logging set-up imports torch (seconds); then logging is set up."
-    from grpo_nb.config import resolve_recipe_path
-    if getattr(args, "recipe", None) is not None: resolve_recipe_path(args.recipe)
+    if getattr(args, "recipe", None) is not None:
+        from grpo_nb.config import resolve_recipe_path
+        resolve_recipe_path(args.recipe)
     from grpo_nb.runtime import setup_logging
     setup_logging()
 
@@ -383,7 +408,7 @@ RESUME_HINT = "what was finished is kept: run the same command again to resume"
 RESUME_HINTS = {"train": "the run can resume: run the same command with --resume_from_checkpoint latest"}
 
 def _run_command(args, overrides) -> int:
-    from grpo_nb.config import interrupt_on_signals, signal_exit_code
+    from grpo_nb.runtime import interrupt_on_signals, signal_exit_code
     if args.command in ("score", "report") and overrides:
         print(f"grpo-nb {args.command}: error: unknown options {overrides}", file=sys.stderr); return 2
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import enum
 import functools
 import importlib.util
@@ -24,24 +23,24 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
+from .core import (DIRECTION_TOLERANCE, MIN_SECRET_CHARS, SECRET_NAME_PATTERN, SECRET_PARAM_WORDS, _umask,
+                          closest, did_you_mean, is_credential_key, is_secret_param_name, redact_file, redact_record,
+                          redact_secrets, secret_values, write_atomic)   # their home is core; re-exported for one release
+from .runtime import STOP_SIGNALS, Interrupted, interrupt_on_signals, signal_exit_code   # re-exported, one release
 from trl import ModelConfig
 from trl import ScriptArguments as TRLScriptArguments
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'DIRECTION_TOLERANCE', 'MAX_SYSTEM_PROMPT_CHARS', 'MAX_TEXT_CHARS', 'SEED_LIMIT', 'ISSUES', 'STUDIES',
-           'MIXTURE_KEYS', 'SCRIPT_FIXED', 'TRAINING_FIELD_RULES', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT',
-           'LEGACY_RATIOS', 'LEGACY_REWARDS', 'MAX_RECIPE_NODES', 'MAX_RECIPE_BYTES', 'STOP_SIGNALS',
-           'SECRET_NAME_PATTERN', 'MIN_SECRET_CHARS', 'SECRET_PARAM_WORDS', 'SECRET_PARAM_NAMES',
-           'HARMLESS_PARAM_NAMES', 'RecipeError', 'must', 'seed_rule', 'choice_problem', 'field_problems',
-           'raise_problems', 'with_field_metadata', 'ScriptArguments', 'TrainingAdditions', 'training_config_class',
-           'ModelArguments', 'config_classes', 'recipe_fields', 'fixed_keys', 'field_choices', 'nearest_keys',
-           'unknown_key_message', 'expand_legacy_rewards', 'normalise_legacy_keys', 'coerce_value', 'recipe_dirs',
-           'resolve_recipe_path', 'load_yaml_bounded', 'read_recipe_file', 'parse_overrides', 'RecipeConfig',
-           'recipe_values', 'load_recipe', 'effective_settings', 'write_atomic', 'Interrupted', 'signal_exit_code',
-           'interrupt_on_signals', 'secret_values', 'is_secret_param_name', 'redact_secrets', 'is_credential_key',
-           'redact_record', 'redact_file', 'save_recipe_snapshot']
+__all__ = ['log', 'MAX_SYSTEM_PROMPT_CHARS', 'MAX_TEXT_CHARS', 'SEED_LIMIT', 'ISSUES', 'STUDIES', 'MIXTURE_KEYS', 'SCRIPT_FIXED',
+           'TRAINING_FIELD_RULES', 'LEGACY_RENAMES', 'LEGACY_NO_EFFECT', 'LEGACY_RATIOS', 'LEGACY_REWARDS',
+           'MAX_RECIPE_NODES', 'MAX_RECIPE_BYTES', 'RecipeError', 'must', 'seed_rule', 'choice_problem',
+           'field_problems', 'raise_problems', 'with_field_metadata', 'ScriptArguments', 'TrainingAdditions',
+           'training_config_class', 'ModelArguments', 'config_classes', 'recipe_fields', 'fixed_keys', 'field_choices',
+           'nearest_keys', 'unknown_key_message', 'expand_legacy_rewards', 'normalise_legacy_keys', 'coerce_value',
+           'recipe_dirs', 'resolve_recipe_path', 'load_yaml_bounded', 'read_recipe_file', 'parse_overrides',
+           'RecipeConfig', 'recipe_values', 'load_recipe', 'effective_settings', 'save_recipe_snapshot']
 
 # %% ../nbs/00_config.ipynb #35e6f450
 class RecipeError(ValueError):
@@ -51,7 +50,6 @@ class RecipeError(ValueError):
         self.problems = list(problems) if problems else [message]
 
 # %% ../nbs/00_config.ipynb #26738bd0
-DIRECTION_TOLERANCE = 0.01  # |after - before| <= this on the 0-1 index is "no_change": labels, rewards and evaluation
 MAX_SYSTEM_PROMPT_CHARS = 20_000
 MAX_TEXT_CHARS = 4_096
 SEED_LIMIT = 2 ** 32   # numpy's seeds (transformers' set_seed) must lie in 0 .. 2**32 - 1
@@ -88,8 +86,7 @@ def choice_problem(key: str, value, choices) -> str | None:
     if value is None or isinstance(value, bool): return None
     if isinstance(value, enum.Enum) and value.value in choices: return None
     if str(value) in choices: return None
-    near = difflib.get_close_matches(str(value).strip().lower(), [str(c).lower() for c in choices], n=1, cutoff=0.4)
-    near = [c for c in choices if str(c).lower() == near[0]] if near else []
+    near = closest(str(value).strip(), choices, cutoff=0.4, ignore_case=True)
     hint = f"did you mean {near[0]!r}? " if near else ""
     return f"{key} {value!r} is not a valid choice ({hint}choices: {', '.join(map(str, choices))})"
 
@@ -168,7 +165,7 @@ def _reward_name_problems(key: str, names) -> list[str]:
     for name in names:
         name_ = str(name).strip()
         if name_ in REWARD_REGISTRY or name_.removesuffix("_reward") in REWARD_REGISTRY: continue
-        near = difflib.get_close_matches(name_, known, n=1, cutoff=0.5)
+        near = closest(name_, known, cutoff=0.5)
         out.append(f"unknown reward {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
                    + f"; known rewards: {', '.join(known)}")
     return out
@@ -492,7 +489,7 @@ LEGACY_NO_EFFECT = {
 def nearest_keys(key: str, n: int = 3) -> list[str]:
     "Valid (or legacy) recipe keys closest to `key`, best first."
     known = list(recipe_fields()) + list(LEGACY_RENAMES) + list(LEGACY_NO_EFFECT)
-    return difflib.get_close_matches(key, known, n=n, cutoff=0.75)   # only a genuinely close key is suggested
+    return closest(key, known, n=n, cutoff=0.75)   # only a genuinely close key is suggested
 
 def unknown_key_message(key: str) -> str:
     "The sentence for an unknown recipe key: the nearest valid one, or where the valid keys are listed."
@@ -613,7 +610,7 @@ def resolve_recipe_path(recipe: str | os.PathLike) -> Path:
         for name in names:
             if (d / name).is_file(): return (d / name).resolve()
     known = sorted({p.stem for d in recipe_dirs() if d.is_dir() for p in d.glob("*.y*ml")})
-    near = difflib.get_close_matches(path.stem, known, n=1)
+    near = closest(path.stem, known)
     hint = f" Did you mean {near[0]!r}?" if near else ""
     looked = ", ".join(map(str, recipe_dirs()))
     raise FileNotFoundError(f"no recipe {str(recipe)!r} (looked in {looked}); known recipes: {known}.{hint}")
@@ -857,134 +854,6 @@ def effective_settings(cfg: RecipeConfig, world_size: int = 1) -> dict:
         "bf16": t.bf16, "use_vllm": t.use_vllm, "max_steps": t.max_steps, "num_train_epochs": t.num_train_epochs,
         "sft_warmup_steps": t.sft_warmup_steps, "seed": t.seed, "output_dir": t.output_dir,
     }
-
-# %% ../nbs/00_config.ipynb #6a5e8cc3
-def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
-    return mask
-
-def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
-    "Write `content` (text as UTF-8, or bytes) to `path` through a temporary file, fsync and a rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data); f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
-# %% ../nbs/00_config.ipynb #9d0f22fb
-import signal as _signal
-
-class Interrupted(KeyboardInterrupt):
-    "The process was asked to stop (Ctrl-C or SIGTERM); `signal_name` says which."
-    def __init__(self, signal_name: str = "SIGINT", message: str | None = None):
-        super().__init__(message or f"interrupted by {signal_name}")
-        self.signal_name = signal_name
-
-def signal_exit_code(exc: BaseException) -> int:
-    "The shell's exit status for a process stopped by the signal behind `exc` (128 + signal number)."
-    name = getattr(exc, "signal_name", None)
-    if name is None:   # another KeyboardInterrupt subclass may name its signal in its message only
-        found = re.search(r"\bSIG[A-Z]+\b", str(exc))
-        name = found.group(0) if found else "SIGINT"
-    return 128 + int(getattr(_signal, name, _signal.SIGINT))
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(_signal.Signals(signum).name)
-
-STOP_SIGNALS = tuple(getattr(_signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(_signal, n))  # + Ctrl-C itself
-
-@contextmanager
-def interrupt_on_signals(signals=STOP_SIGNALS, handler=_raise_interrupted):
-    "Within the block, `signals` raise `Interrupted` (or call `handler`); outside the main thread, a no-op."
-    saved = {}
-    try:
-        for sig in signals: saved[sig] = _signal.signal(sig, handler)
-    except ValueError: pass          # not the main thread: signals cannot be handled here
-    try: yield
-    finally:
-        for sig, previous in saved.items(): _signal.signal(sig, previous)
-
-# %% ../nbs/00_config.ipynb #3a9d76b8
-SECRET_NAME_PATTERN = re.compile(r"(?i)TOKEN(?!IZER)|SECRET|PASSW(?:OR)?D|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
-                                 r"|CREDENTIAL|(?:^|_)PAT$|(?:^|_)AUTH(?:$|_)|(?:^|_)SIGNING_?KEY")
-MIN_SECRET_CHARS = 8
-
-def secret_values(environ: typing.Mapping[str, str] | None = None) -> dict[str, str]:
-    "Name -> value of the secret-looking environment variables worth redacting."
-    env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
-
-# user:pass@ up to the last @ before the path (a password may hold an unencoded ? or #)
-_URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s'\"<>]*@")
-# a query or fragment parameter (also percent-encoded: %3F name %3D value): its name is judged by `is_secret_param_name`
-_URL_PARAM_RE = re.compile(r"(?P<lead>[?&;#]|%3[fF]|%26|%23)(?P<name>[A-Za-z0-9_.~+%-]{1,128}?)(?P<eq>=|%3[dD])"
-                           r"(?P<value>(?:%(?!26|23|3[fF])[0-9A-Fa-f]{2}|[^&#;\s'\"<>%])+)")
-SECRET_PARAM_WORDS = ("token", "sig", "credential", "key", "secret", "auth", "pass", "pwd", "session", "jwt",
-                      "cookie")
-SECRET_PARAM_NAMES = frozenset({"pw", "pat"})   # whole names that hold credentials in practice
-HARMLESS_PARAM_NAMES = frozenset({"author", "authors", "keyword", "keywords", "design", "signal", "assign", "passage",
-                                  "compass"})
-_AUTH_HEADER_RE = re.compile(r"(?i)\b((?:proxy-)?authorization|x-api-key|x-auth-token)(['\"]?\s*:\s*['\"]?)"
-                             r"(?:(bearer|basic|token|digest)\s+)?[^\s'\",;}&]+")
-_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
-_HUB_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
-
-def is_secret_param_name(name: str) -> bool:
-    "Whether a URL query/fragment parameter name says it holds a credential (`X-Amz-Signature`, `hf_token`, `api-key`)."
-    import urllib.parse
-    plain = urllib.parse.unquote(urllib.parse.unquote(str(name))).lower()
-    if plain in HARMLESS_PARAM_NAMES: return False
-    return plain in SECRET_PARAM_NAMES or any(word in plain for word in SECRET_PARAM_WORDS)
-
-def _redact_param(m: re.Match) -> str:
-    if not is_secret_param_name(m["name"]): return m.group(0)
-    return f"{m['lead']}{m['name']}{m['eq']}[REDACTED]"
-
-def _redact_header(m: re.Match) -> str:
-    return f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}[REDACTED]"
-
-def redact_secrets(text: str, environ: typing.Mapping[str, str] | None = None) -> str:
-    "`text` with secret values, URL credentials, auth headers and hub-token-shaped strings replaced by `[REDACTED…]`."
-    import urllib.parse
-    for name, value in sorted(secret_values(environ).items(), key=lambda kv: -len(kv[1])):
-        text = text.replace(value, f"[REDACTED:{name}]")
-        if (quoted := urllib.parse.quote(value, safe="")) != value: text = text.replace(quoted, f"[REDACTED:{name}]")
-    text = _URL_USERINFO_RE.sub(r"\1[REDACTED]@", text)
-    text = _URL_PARAM_RE.sub(_redact_param, text)
-    text = _AUTH_HEADER_RE.sub(_redact_header, text)
-    text = _BEARER_RE.sub(r"\1 [REDACTED]", text)
-    return _HUB_TOKEN_RE.sub("[REDACTED:hub-token]", text)
-
-_CREDENTIAL_KEY_RE = re.compile(r"(^|[_.-])(token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|"
-                                r"password|passwd|secret|credentials?|signature|authorization|cookie)$", re.IGNORECASE)
-
-def is_credential_key(key: str) -> bool:
-    "Whether a recipe/record key names a credential (`hub_token`, `wandb_api_key`, …) rather than a setting."
-    k = str(key)
-    return bool(_CREDENTIAL_KEY_RE.search(k)) and not k.startswith(("max_", "pad_", "eos_", "bos_", "unk_"))
-
-def redact_record(obj):
-    "A JSON/YAML-ready copy of `obj` without credential-valued keys and with every string redacted."
-    if isinstance(obj, dict):
-        return {redact_secrets(k) if isinstance(k, str) else k: redact_record(v) for k, v in obj.items()
-                if not is_credential_key(k)}
-    if isinstance(obj, (list, tuple)): return [redact_record(v) for v in obj]
-    if isinstance(obj, str): return redact_secrets(obj)
-    return obj
-
-def redact_file(path: str | os.PathLike) -> None:
-    "Redact secrets inside a text file written by someone else (an executed notebook, a model card), atomically."
-    path = Path(path)
-    if not path.is_file(): return
-    text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    if (clean := redact_secrets(text)) != text: write_atomic(path, clean.encode("utf-8", errors="surrogateescape"))
 
 # %% ../nbs/00_config.ipynb #9a2cde43
 def save_recipe_snapshot(cfg: RecipeConfig, path: str | os.PathLike) -> Path:

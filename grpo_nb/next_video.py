@@ -5,7 +5,6 @@
 # %% ../nbs/08_next_video.ipynb #3480b5a9
 from __future__ import annotations
 
-import difflib
 import gzip
 import zlib
 import hashlib
@@ -22,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import redact_secrets, write_atomic
+from .core import closest, redact_secrets, write_atomic, write_json_atomic
 from .stats import ClusterSums, clustered_mean, paired_difference, resample_counts
 
 _log = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ __all__ = ['MAX_SAMPLES_PER_ROW', 'NEXT_VIDEO_ROW_SCHEMA', 'PROFILE_LINE_PREFIXE
            'metrics_provenance', 'score_predictions_file', 'prediction_row', 'evaluate_next_video']
 
 # %% ../nbs/08_next_video.ipynb #44ea10e8
-from .files import write_json_atomic
 from .generation import (MAX_PREDICTION_LINE_BYTES, PredictionsFile, evaluate, example_row_mismatch,
                                 example_seed, generate_completions, is_vllm_engine, load_generator, read_predictions,
                                 read_predictions_report, run_resumable, sample_completions, scan_jsonl, vllm_available)
@@ -671,7 +669,7 @@ def prediction_completion(row: dict, row_number: int | None = None) -> str:
             text = row[key]
             return "" if text is None else str(text)
     where = f"row {row_number}: " if row_number is not None else ""
-    near = difflib.get_close_matches("completion", list(row), n=3, cutoff=0.4)
+    near = closest("completion", row, n=3, cutoff=0.4)
     raise KeyError(f"{where}no completion column (looked for {', '.join(COMPLETION_KEYS)}); "
                    f"columns are {sorted(row)}" + (f"; did you mean {near}?" if near else ""))
 

@@ -5,7 +5,6 @@
 # %% ../nbs/09_opinion.ipynb #44e3422c
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import os
@@ -14,9 +13,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .config import DIRECTION_TOLERANCE
+from .core import DIRECTION_TOLERANCE, closest, write_json_atomic
 from .data import direction_of_change
-from .files import write_json_atomic
 from .generation import (evaluate, example_row_mismatch, example_seed, generate_completions, load_generator,
                                 read_predictions, read_predictions_report, run_resumable, sample_completions)
 from .next_video import (NEXT_VIDEO_ROW_SCHEMA, check_unique_ids, merge_drops, metrics_provenance,
@@ -304,7 +302,7 @@ def _global_means(rows: list[dict], after: list[float], train_after_mean) -> tup
         study = _study_of(row)
         if study not in means:
             raise KeyError(f"train_after_mean has no study {study!r}; it has {sorted(means)} "
-                           f"(nearest: {difflib.get_close_matches(study, list(means), n=3)})")
+                           f"(nearest: {closest(study, means, n=3)})")
         out.append(float(means[study]))
     return out, {**train, "source": "global_mean_train (train_after_mean per study given)"}
 

@@ -22,23 +22,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import (Interrupted, RecipeConfig, interrupt_on_signals, load_recipe, redact_file, redact_record,
-                            save_recipe_snapshot)
+from .config import RecipeConfig, effective_settings, load_recipe, save_recipe_snapshot
+from .core import read_json, redact_file, redact_record
 from .files import (LOCK_FILE, RunError, RunLockedError, acquire_run_lock, is_main_process_by_env,
                            release_run_lock, run_lock, write_json_atomic)
 # moved to grpo_nb.runtime (process set-up); re-exported here for one release
-from .runtime import (CurrentStderrHandler, RedactSecrets, code_version, find_repo_root, needs_hub,
-                             package_source, setup_environment,
-                             setup_logging, utc_timestamp)
+from .runtime import (CurrentStderrHandler, Interrupted, RedactSecrets, code_version, find_repo_root,
+                             interrupt_on_signals, needs_hub, package_source, setup_environment, setup_logging,
+                             utc_timestamp)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'STAGES', 'MAX_RUN_NAME', 'now', 'INTERRUPT_SIGNALS', 'repo_root', 'RunLayout', 'check_run_name', 'run_layout',
-           'read_json', 'snapshot_dict', 'write_record', 'recipe_differences', 'stage_marker', 'stage_done',
-           'parse_stages', 'eval_sampling', 'opinion_task_trained', 'with_provenance', 'lock_output_folder', 'evaluate',
-           'visible_gpus', 'accelerate_command', 'papermill_failure', 'train_launch', 'lost_model_problem',
-           'trained_model_problem', 'stage_folder', 'clear_later_stages', 'RunInterrupted', 'run_pipeline']
+           'snapshot_dict', 'write_record', 'recipe_differences', 'stage_marker', 'stage_done', 'parse_stages',
+           'eval_sampling', 'opinion_task_trained', 'with_provenance', 'lock_output_folder', 'evaluate', 'visible_gpus',
+           'accelerate_command', 'papermill_failure', 'train_launch', 'lost_model_problem', 'trained_model_problem',
+           'stage_folder', 'clear_later_stages', 'RunInterrupted', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #b01ccfb6
 STAGES = ("train", "evaluate", "report")
@@ -94,11 +94,6 @@ def run_layout(name: str, runs_root: str | os.PathLike | None = None,
     return RunLayout(name=name, root=runs / name, report=reports / name)
 
 # %% ../nbs/11_pipeline.ipynb #62594fb0
-def read_json(path: str | os.PathLike, default=None):
-    "JSON at `path`, or `default` when the file does not exist."
-    path = Path(path)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
-
 now = utc_timestamp    # the old name, for one release: it returns a string (`grpo_nb.runtime.utc_timestamp`)
 
 # %% ../nbs/11_pipeline.ipynb #f5c0e760
@@ -337,12 +332,14 @@ def _run_evaluate(cfg: RecipeConfig, layout: RunLayout) -> dict:
     return results
 
 def _run_report(layout: RunLayout, via: str) -> Path:
+    "Render the report (in-process or through the papermill notebook), then put its headline into the model card."
+    from grpo_nb.reports import load_run, render_report, update_model_card
     if via == "papermill":
         _papermill("report.ipynb", layout.notebooks / "report.ipynb",
                    {"run_dir": str(layout.root), "out_dir": str(layout.report)}, find_repo_root() or Path.cwd())
-        return layout.report / "README.md"
-    from grpo_nb.reports import render_report
-    return render_report(layout.root, layout.report) / "README.md"
+    else: render_report(layout.root, layout.report)
+    update_model_card(layout.train / "README.md", load_run(layout.root))
+    return layout.report / "README.md"
 
 # %% ../nbs/11_pipeline.ipynb #207988dd
 def stage_folder(layout: RunLayout, stage: str) -> Path:
@@ -448,6 +445,8 @@ def _start_record(cfg: RecipeConfig, layout: RunLayout, recipe, overwrite: bool)
     if layout.config.is_file() and not overwrite: _check_snapshot(cfg, layout)
     else: save_recipe_snapshot(cfg, layout.config)
     cfg = load_recipe(layout.config)
+    from grpo_nb.reports import SETTINGS_FILE    # the report reads the settings without importing TRL or torch
+    write_json_atomic(json.loads(json.dumps(effective_settings(cfg), default=str)), layout.root / SETTINGS_FILE)
     record = _read_record(layout.run_json) if not overwrite else {}
     record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
                   model=cfg.model.model_name_or_path, dataset=cfg.script.dataset_mixture or cfg.script.dataset_name,

@@ -5,7 +5,6 @@
 # %% ../nbs/10_reports.ipynb #046cf365
 from __future__ import annotations
 
-import difflib
 import io
 import json
 import math
@@ -18,33 +17,33 @@ from typing import Callable, Iterable, Mapping, Sequence
 import yaml
 
 from . import files
-from .files import write_bytes_atomic
+from .core import closest, read_json_object, write_bytes_atomic
 from .generation import read_predictions
 from .next_video import is_correct, rescore_rows
 from .opinion import DIRECTION_TOLERANCE, as_opinion, change_direction
 from .rewards import parse_opinion_index
 
 # %% auto #0
-__all__ = ['MISSING', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS', 'TRAINING_SIGNALS',
-           'GRPO_HEALTH_SIGNALS', 'TASK_ACCURACY_KEY', 'SUBREPORTS', 'PLOTS', 'TRAINING_TASK_PLOT', 'write_text_atomic',
-           'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct', 'fmt_signed', 'fmt_interval', 'fmt_duration',
-           'md_escape', 'md_table', 'code_block', 'read_markdown_tables', 'resolve_run_dir', 'default_report_dir',
-           'read_json_object', 'read_jsonl_rows', 'load_eval_part', 'load_training_part', 'load_config_part',
-           'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners', 'banner_block',
-           'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison', 'verdict_words',
-           'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table', 'plot_accuracy',
-           'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions', 'plot_reliability',
-           'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table', 'verdict_sentence',
-           'direction_table', 'calibration_table', 'plot_calibration', 'answers_table', 'opinion_markdown',
-           'log_series', 'fifth_means', 'reward_keys', 'train_metrics', 'training_summary', 'training_panels',
-           'plot_training', 'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy',
+__all__ = ['MISSING', 'SETTINGS_FILE', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS',
+           'TRAINING_SIGNALS', 'GRPO_HEALTH_SIGNALS', 'TASK_ACCURACY_KEY', 'SUBREPORTS', 'PLOTS', 'TRAINING_TASK_PLOT',
+           'MODEL_CARD_EVALUATION', 'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
+           'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
+           'resolve_run_dir', 'default_report_dir', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
+           'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
+           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
+           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
+           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
+           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
+           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
+           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'train_metrics', 'training_summary',
+           'training_panels', 'plot_training', 'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy',
            'task_accuracy_markdown', 'results_rows', 'warmup_markdown', 'kl_note', 'training_markdown', 'completion_of',
            'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_intro', 'samples_markdown', 'run_table',
            'stages_table', 'dropped_rows_table', 'headline_rows', 'recipe_value', 'settings_rows', 'summary_markdown',
-           'render_report']
+           'render_report', 'model_card_evaluation', 'with_evaluation_section', 'update_model_card']
 
 # %% ../nbs/10_reports.ipynb #f7a1d9bc
-from .config import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: config
+from .core import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: core
 
 # %% ../nbs/10_reports.ipynb #a01fa40d
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
@@ -140,7 +139,7 @@ def read_markdown_tables(text: str) -> list[list[dict]]:
     return tables
 
 # %% ../nbs/10_reports.ipynb #e730fdea
-from .runtime import find_repo_root   # its home is runtime; `reports.find_repo_root` stays importable
+from .core import find_repo_root   # its home is core; `reports.find_repo_root` stays importable
 
 def resolve_run_dir(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     "`run_dir` as given when it is a folder, else relative to the project `root` (found from the cwd); a clear error otherwise."
@@ -151,7 +150,7 @@ def resolve_run_dir(run_dir: str | os.PathLike, root: str | os.PathLike | None =
     tried = [str(p.absolute())] + ([str(root / p)] if root is not None and not p.is_absolute() else [])
     runs = (root / "runs") if root is not None else Path("runs")
     known = sorted(d.name for d in runs.iterdir() if d.is_dir()) if runs.is_dir() else []
-    near = difflib.get_close_matches(p.name, known, n=3)
+    near = closest(p.name, known, n=3)
     what = "is not a folder" if p.exists() else "not found"
     raise FileNotFoundError(f"run folder {str(run_dir)!r} {what} (looked at {', '.join(tried)}); "
                             f"runs in {runs}: {known or 'none'}" + (f"; nearest: {near}" if near else ""))
@@ -164,14 +163,6 @@ def default_report_dir(run_dir: str | os.PathLike) -> Path:
     return root / "reports" / run_dir.name
 
 # %% ../nbs/10_reports.ipynb #51facc92
-def read_json_object(path: str | os.PathLike) -> tuple[dict | None, str | None]:
-    "(the JSON object in `path`, None) or (None, why it could not be read)."
-    try: obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError: return None, f"{path} does not exist"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: return None, f"{path} is unreadable ({e})"
-    if not isinstance(obj, dict): return None, f"{path} holds a JSON {type(obj).__name__}, expected an object"
-    return obj, None
-
 def read_jsonl_rows(path: str | os.PathLike) -> tuple[list[dict], str | None]:
     "(rows of a JSONL file, a truncated last line dropped; None) or ([], why it could not be read)."
     try: return read_predictions(path), None
@@ -223,14 +214,18 @@ def load_training_part(train_dir: str | os.PathLike) -> dict:
     return _part("ok", detail, log=log, results=results)
 
 # %% ../nbs/10_reports.ipynb #eb29a5c6
+SETTINGS_FILE = "settings.json"    # a run's `effective_settings`, beside its recipe snapshot `config.yaml`
+
 def load_config_part(path: str | os.PathLike) -> dict:
-    "The recipe snapshot: raw keys, `effective_settings` when it loads, and a status."
+    "The recipe snapshot: raw keys, the effective settings (`settings.json`, else rebuilt), and a status."
     path = Path(path)
     if not path.is_file(): return _part("not run", f"no {path}", raw=None, settings=None)
     try: raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e: return _part("unreadable", f"{path}: {e}", raw=None, settings=None)
     if not isinstance(raw, dict): return _part("unreadable", f"{path} is not a YAML mapping", raw=None, settings=None)
-    try:
+    settings, _ = read_json_object(path.parent / SETTINGS_FILE)     # written by the pipeline beside the snapshot
+    if settings is not None: return _part("ok", str(path), raw=raw, settings=settings)
+    try:                                 # an older run without it: rebuild them (this imports TRL and torch: seconds)
         from grpo_nb.config import effective_settings, load_recipe
         settings = effective_settings(load_recipe(path, hardware_checks=False))
     except Exception as e:                                           # an old or foreign snapshot: show its raw keys
@@ -1236,3 +1231,36 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
                       out / "samples" / "README.md")
     write_text_atomic(summary_markdown(loaded), out / "README.md")
     return out
+
+# %% ../nbs/10_reports.ipynb #b01419df
+MODEL_CARD_EVALUATION = ("<!-- grpo_nb:evaluation -->", "<!-- /grpo_nb:evaluation -->")
+
+def model_card_evaluation(loaded: dict) -> str:
+    "The model card's *Evaluation* section for a loaded run: headline figures with baselines, or that none ran."
+    start, end = MODEL_CARD_EVALUATION
+    if "ok" not in (loaded["next_video"]["status"], loaded["opinion"]["status"]):
+        body = ("Evaluation has not run yet: `grpo-nb pipeline --recipe <recipe> --stages evaluate,report` evaluates "
+                "this model on held-out participants and writes the figures here.")
+    else:
+        rows = [r for r in headline_rows(loaded) if r[0] != "training"]
+        body = (md_table(["task", "metric", "model", "95% interval", "compared with", "baseline", "N", "verdict"], rows)
+                + "\nEvaluated on participants held out from training; intervals resample participants. The full "
+                  "report, with leak probes and every baseline, is written by `grpo-nb report`.")
+    return f"{start}\n## Evaluation\n\n{body}\n{end}\n"
+
+def with_evaluation_section(card: str, section: str) -> str:
+    """`card` with its evaluation section replaced by `section`: the text between the markers, else a plain
+    `## Evaluation` section up to the next `## ` heading (as the training stage writes it); else `section` appended."""
+    start, end = MODEL_CARD_EVALUATION
+    a, b = card.find(start), card.find(end)
+    if a >= 0 and b > a: return card[:a] + section.rstrip("\n") + card[b + len(end):]
+    plain = re.search(r"(?m)^## Evaluation[ \t]*\n(?:(?!## ).*\n?)*", card)
+    if plain: return card[:plain.start()] + section + ("\n" if plain.end() < len(card) else "") + card[plain.end():]
+    return card.rstrip() + "\n\n" + section
+
+def update_model_card(card_path: str | os.PathLike, loaded: dict) -> Path | None:
+    "Rewrite the evaluation section of the model card at `card_path` (None when there is no card)."
+    card_path = Path(card_path)
+    if not card_path.is_file(): return None
+    card = card_path.read_text(encoding="utf-8")
+    return write_text_atomic(with_evaluation_section(card, model_card_evaluation(loaded)), card_path)   # redacted

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from .config import (Interrupted, RecipeConfig, interrupt_on_signals, load_recipe, redact_file,
-                            save_recipe_snapshot)
+from .config import RecipeConfig, load_recipe, save_recipe_snapshot
+from .core import redact_file
 from .files import (RunError, RunLockedError, acquire_run_lock, release_run_lock, write_json_atomic,
                            write_text_atomic)
-from .runtime import enum_value, setup_logging, utc_timestamp
+from .runtime import Interrupted, enum_value, interrupt_on_signals, setup_logging, utc_timestamp
 from .rewards import get_reward_funcs, has_valid_format, resolve_reward_weights
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ __all__ = ['log', 'GRPO_COLUMNS', 'REQUIRED_COLUMNS', 'WARMUP_THOUGHT', 'OPINION
            'format_rate', 'sft_warmup_config', 'sft_warmup', 'StopOnSignal', 'write_interrupted', 'lock_output_dir',
            'start_output_dir', 'TrainingData', 'prepare_training_data', 'load_policy', 'reload_warmup', 'run_warmup',
            'warm_up_or_reload', 'task_eval_callback', 'make_trainer', 'run_grpo', 'model_card_text',
-           'save_trained_model', 'json_ready', 'training_summary', 'write_training_summary', 'describe_training',
-           'train', 'main']
+           'save_trained_model', 'model_card_about', 'json_ready', 'training_summary', 'write_training_summary',
+           'describe_training', 'train', 'main']
 
 # %% ../nbs/07_train.ipynb #a252f4b0
 GRPO_COLUMNS = ("prompt", "example_id", "gold_index", "n_options", "opinion_direction", "opinion_before",
@@ -565,8 +565,10 @@ def run_grpo(trainer, stopper: StopOnSignal | None, resume: str | None):
                           f"{trainer.state.global_step} and saved checkpoint-{trainer.state.global_step}")
     return result
 
-def model_card_text(text: str, *, base_model: str | None, model_path: str, provenance: dict) -> str:
-    "TRL's model card with the base model and the model's path filled in (TRL writes `None`) and the code's provenance."
+def model_card_text(text: str, *, base_model: str | None, model_path: str, provenance: dict,
+                    about: dict | None = None) -> str:
+    """TRL's model card with the base model and the model's path filled in (TRL writes `None`), the data and recipe
+    (`about`), an *Evaluation* section saying evaluation has not run (the pipeline fills it in), and provenance."""
     import re as _re
     base = str(base_model) if base_model else None
     hub_like = bool(base) and _re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", base) is not None
@@ -575,9 +577,14 @@ def model_card_text(text: str, *, base_model: str | None, model_path: str, prove
     lines = [f"- grpo_nb: {provenance.get('package_version')}",
              f"- commit: {provenance.get('commit') or 'unknown (not run from a git checkout)'}"
              + (" (with uncommitted changes)" if provenance.get("dirty") else "")]
-    return text.rstrip() + "\n\n## Provenance\n\n" + "\n".join(lines) + "\n"
+    trained = "".join(f"- {k}: {v}\n" for k, v in (about or {}).items() if v not in (None, "", []))
+    evaluation = ("Evaluation has not run yet. `grpo-nb pipeline` (its evaluate and report stages) evaluates this "
+                  "model on held-out participants and writes the figures, with their baselines, here.")
+    return (text.rstrip() + ("\n\n## Data and recipe\n\n" + trained if trained else "\n")
+            + "\n## Evaluation\n\n" + evaluation + "\n\n## Provenance\n\n" + "\n".join(lines) + "\n")
 
-def save_trained_model(trainer, state, eval_examples: list[dict] | None, base_model: str | None = None) -> dict | None:
+def save_trained_model(trainer, state, eval_examples: list[dict] | None, base_model: str | None = None,
+                       about: dict | None = None) -> dict | None:
     "Save the final model into `output_dir`; the metrics of one evaluation after training (None when not asked for)."
     from grpo_nb.runtime import code_version
     out = Path(trainer.args.output_dir)
@@ -586,9 +593,16 @@ def save_trained_model(trainer, state, eval_examples: list[dict] | None, base_mo
         provenance = code_version()
         for card in out.rglob("README.md"):    # TRL's model cards name the model and data sources: redacted too
             text = model_card_text(card.read_text(encoding="utf-8"), base_model=base_model, model_path=str(card.parent),
-                                   provenance=provenance)
+                                   provenance=provenance, about=about)
             write_text_atomic(text, card, redact=True)
     return trainer.evaluate() if eval_examples and enum_value(trainer.args.eval_strategy) == "no" else None
+
+def model_card_about(cfg: RecipeConfig, data) -> dict:
+    "The model card's *Data and recipe* lines: recipe, dataset, issues, studies, and the examples trained on."
+    s = cfg.script
+    return {"recipe": cfg.source, "dataset": s.dataset_name if not s.dataset_mixture else "a mixture (see the recipe)",
+            "issues": ", ".join(s.issues or []) or "all", "studies": ", ".join(s.studies or []) or "all",
+            "training examples": f"{len(data.train):,}", "evaluation examples": f"{len(data.eval or []):,}"}
 
 # %% ../nbs/07_train.ipynb #a6a3d3d3
 def json_ready(value):
@@ -673,7 +687,8 @@ def _train(cfg: RecipeConfig, state, resume_from_checkpoint, callbacks, progress
     # 5. training
     result = run_grpo(trainer, stopper, resume)
     # 6. the final model (and one evaluation after training when asked for)
-    eval_metrics = save_trained_model(trainer, state, data.eval, cfg.model.model_name_or_path)
+    eval_metrics = save_trained_model(trainer, state, data.eval, cfg.model.model_name_or_path,
+                                      about=model_card_about(cfg, data))
     # 7. the summary, written last: the stage's marker
     summary = training_summary(cfg, state, trainer, result, data, resume=resume, warmup=warmup,
                                eval_metrics=eval_metrics, task_eval=task_eval, start=start)

@@ -265,5 +265,5 @@ def test_sighup_interrupts_like_sigterm_with_status_129(tmp_path):
     assert proc.returncode == 129, err
     assert err.strip().splitlines()[-1] == ("grpo-nb config: interrupted by SIGHUP; what was finished is kept: run the "
                                             "same command again to resume")
-    from grpo_nb.config import STOP_SIGNALS
+    from grpo_nb.runtime import STOP_SIGNALS
     assert signal.SIGHUP in STOP_SIGNALS and signal.SIGTERM in STOP_SIGNALS

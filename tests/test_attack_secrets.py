@@ -136,7 +136,7 @@ def test_a_failing_prepare_names_the_dataset_without_its_secret(tmp_path):
     ("https://bob:ab?CREDSECRET9@host.example.org/x.jsonl", "CREDSECRET9"),
 ])
 def test_round3_url_credentials_are_redacted(text, secret):
-    from grpo_nb.config import redact_secrets
+    from grpo_nb.core import redact_secrets
     out = redact_secrets(text, environ={})
     assert secret not in out and "[REDACTED]" in out, out
 
@@ -144,14 +144,14 @@ def test_round3_url_credentials_are_redacted(text, secret):
 @pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "GITHUB_PAT", "AWS_SESSION_TOKEN", "OPENAI_API_KEY",
                                   "DB_PASSWORD", "GH_TOKEN", "SLACK_SIGNING_KEY", "MY_CREDENTIALS"])
 def test_round3_secret_environment_names_are_redacted_wherever_their_value_appears(name):
-    from grpo_nb.config import redact_secrets
+    from grpo_nb.core import redact_secrets
     value = "v4lue-" + name.lower()[:6] + "-x9y8z7"
     out = redact_secrets(f"https://h.example.org/{value}/x.jsonl?ref={value}", environ={name: value})
     assert value not in out and f"[REDACTED:{name}]" in out, out
 
 
 def test_round3_harmless_environment_and_parameters_are_kept():
-    from grpo_nb.config import redact_secrets, secret_values
+    from grpo_nb.core import redact_secrets, secret_values
     env = {"TOKENIZERS_PARALLELISM": "false-but-long", "HOME": "/root/somewhere", "PAGE": "1234567890"}
     assert secret_values(env) == {}
     text = "https://h.example.org/x.jsonl?split=train&revision=main&passage=3&page=2"

@@ -48,3 +48,33 @@ def test_no_import_cycle_among_grpo_nb_modules():
     assert {"config", "train", "pipeline", "cli", "runtime", "files"} <= set(graph)   # the graph was really read
     assert "pipeline" not in graph["train"] and "cli" not in graph["pipeline"]
     assert find_cycle(graph) is None, find_cycle(graph)
+
+
+HEAVY = ("torch", "trl", "transformers", "peft", "datasets")
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    "The heavy libraries a fresh interpreter has loaded after running `code`."
+    import subprocess, sys
+    probe = code + f"\nimport sys; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return [m for m in out.stdout.strip().splitlines()[-1].split(",") if m] if out.stdout.strip() else []
+
+
+def test_the_probe_sees_a_heavy_import():
+    assert "trl" in heavy_modules_after("import grpo_nb.config")     # config extends TRL's dataclasses
+
+
+def test_cli_and_reports_import_neither_torch_nor_trl():
+    assert heavy_modules_after("import grpo_nb.cli, grpo_nb.reports, grpo_nb.core, grpo_nb.runtime, grpo_nb.files") == []
+
+
+def test_help_report_and_score_run_without_torch_or_trl(tmp_path):
+    run = tmp_path / "empty-run"; run.mkdir()
+    code = ("import contextlib, io, grpo_nb.cli as c\n"
+            "for argv in (['--help'], ['report', '--help'], ['score', '--help'], ['report', '--run', %r, '--out', %r]):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "        try: c.main(argv)\n"
+            "        except SystemExit: pass\n") % (str(run), str(tmp_path / "report"))
+    assert heavy_modules_after(code) == []

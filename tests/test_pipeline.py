@@ -58,6 +58,10 @@ def test_pipeline_writes_every_stage_and_a_report_with_real_figures(finished_run
     assert list(report.rglob("*.png")), "no plots"
     assert str(report / "README.md") in result.stdout
     assert not list(run.rglob(".lock*")) and not list(report.rglob(".lock*"))   # every lock released, no leftovers
+    card = (run / "train" / "README.md").read_text()       # the model card names the base model, data and figures
+    assert "[None]" not in card and "version of `embedded:tiny-qwen2`" in card and "- dataset: embedded" in card
+    assert "Evaluation has not run yet" not in card and card.count("## Evaluation") == 1
+    assert f"| next video | accuracy ↑ | {metrics['accuracy_overall']:.3f} |" in card and "baseline" in card
     for stage in ("train", "evaluate", "report"):                               # provenance per stage
         assert record["stages"][stage]["code"]["commit"] == record["commit"]
         assert record["stages"][stage]["code"]["package_version"] == record["package_version"]
@@ -144,3 +148,15 @@ def test_an_evaluate_out_folder_becomes_a_report(finished_run, env, tmp_path):
     metrics = json.loads((out / "next_video" / "metrics.json").read_text())
     page = (report / "next_video" / "README.md").read_text()
     assert "not run" not in page.splitlines()[2] and f"{metrics['accuracy_overall']:.3f}" in page
+
+
+def test_report_of_a_finished_run_imports_neither_torch_nor_trl(finished_run, env, tmp_path):
+    run, _, _, _ = finished_run
+    assert (run / "settings.json").is_file()           # the effective settings, written beside the recipe snapshot
+    code = ("import sys, grpo_nb.cli as c\n"
+            f"rc = c.main(['report', '--run', {str(run)!r}, '--out', {str(tmp_path / 'report')!r}])\n"
+            "print(rc, [m for m in ('torch', 'trl', 'transformers') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr[-2000:]
+    summary = (tmp_path / "report" / "README.md").read_text()
+    assert "completions_per_optimizer_step" in summary and "Shown as written" not in summary
