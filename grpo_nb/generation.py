@@ -25,8 +25,9 @@ _log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['MAX_PREDICTION_LINE_BYTES', 'MAX_PREDICTION_FILE_BYTES', 'START_FRESH', 'PredictionsFileError', 'scan_jsonl',
            'read_predictions_report', 'read_predictions', 'ResumeMismatchError', 'PredictionsFile',
-           'example_row_mismatch', 'run_resumable', 'vllm_available', 'is_vllm_engine', 'generate_completions',
-           'example_seed', 'sample_completions', 'load_generator', 'model_name', 'batch_generator', 'evaluate']
+           'example_row_mismatch', 'run_resumable', 'preallocated_cache', 'greedy_decode_unsupported', 'greedy_penalty',
+           'greedy_decode', 'vllm_available', 'is_vllm_engine', 'generate_completions', 'example_seed',
+           'sample_completions', 'load_generator', 'model_name', 'batch_generator', 'evaluate']
 
 # %% ../nbs/06a_generation.ipynb #352cfc3f
 from .data import MAX_SLATE_OPTIONS, UNREADABLE_ROW, NotARegularFileError, check_regular_file, unreadable_row
@@ -337,6 +338,120 @@ def run_resumable(examples: Sequence[dict], out_path: str | os.PathLike,
     return [by_id[i] for i in ids]
 
 # %% ../nbs/06a_generation.ipynb #90b4d48b
+_PREALLOCATED_LAYER = None
+
+def _preallocated_layer_class():
+    "The `DynamicLayer` subclass behind `preallocated_cache` (made on first use: transformers is imported lazily here)."
+    global _PREALLOCATED_LAYER
+    if _PREALLOCATED_LAYER is not None: return _PREALLOCATED_LAYER
+    from transformers.cache_utils import DynamicLayer
+
+    class PreallocatedLayer(DynamicLayer):
+        "Keys and values in buffers of `capacity` positions, allocated once; `keys` / `values` view the filled part."
+        def __init__(self, capacity: int):
+            super().__init__()
+            self.capacity, self.length = capacity, 0
+
+        def lazy_initialization(self, key_states, value_states):
+            super().lazy_initialization(key_states, value_states)
+            b, h = key_states.shape[:2]
+            self._keys = key_states.new_empty((b, h, self.capacity, key_states.shape[-1]))
+            self._values = value_states.new_empty((b, h, self.capacity, value_states.shape[-1]))
+            self.length = 0
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized: self.lazy_initialization(key_states, value_states)
+            start, end = self.length, self.length + key_states.shape[-2]
+            if end > self.capacity:
+                raise RuntimeError(f"the preallocated KV cache holds {self.capacity} positions; {end} were asked for")
+            self._keys[:, :, start:end] = key_states
+            self._values[:, :, start:end] = value_states
+            self.length = end
+            self.keys, self.values = self._keys[:, :, :end], self._values[:, :, :end]
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return self.length if self.is_initialized else 0
+
+    _PREALLOCATED_LAYER = PreallocatedLayer
+    return PreallocatedLayer
+
+def preallocated_cache(model, capacity: int):
+    "A `DynamicCache` for `model` whose full-attention layers keep `capacity` positions in buffers allocated once."
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+    cache = DynamicCache(config=model.config)
+    layer = _preallocated_layer_class()
+    cache.layers = [layer(capacity) if type(l) is DynamicLayer else l for l in cache.layers]
+    return cache
+
+# %% ../nbs/06a_generation.ipynb #e38b9275
+_GREEDY_DECODE_SETTINGS = {"max_new_tokens", "min_new_tokens", "pad_token_id", "eos_token_id", "bos_token_id",
+                           "do_sample", "temperature", "top_p", "top_k", "max_length", "use_cache",
+                           "repetition_penalty",
+                           "transformers_version", "_from_model_config"}
+
+def greedy_decode_unsupported(model, config, generate_kwargs: dict) -> str | None:
+    "Why `greedy_decode` cannot stand in for `model.generate(generation_config=config, **generate_kwargs)`; else None."
+    import inspect
+    if generate_kwargs: return f"generate options {sorted(generate_kwargs)}"
+    if config.do_sample: return "sampling"
+    for name, cfg in (("the generation config", config), ("the model's generation config",
+                                                          getattr(model, "generation_config", None))):
+        extra = sorted(set(cfg.to_diff_dict()) - _GREEDY_DECODE_SETTINGS) if cfg is not None else []
+        if extra: return f"{name} sets {extra}"
+    if getattr(getattr(model, "config", None), "is_encoder_decoder", False): return "an encoder-decoder model"
+    try: params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError, AttributeError): return "a model without an inspectable forward"
+    missing = sorted({"attention_mask", "position_ids", "cache", "use_cache", "logits_to_keep"} - set(params))
+    return f"a forward without {missing}" if missing else None
+
+def greedy_penalty(model, config) -> float | None:
+    "The repetition penalty `model.generate` applies with `config` (the config's, else the model's), or None."
+    penalty = config.repetition_penalty
+    if penalty is None: penalty = getattr(getattr(model, "generation_config", None), "repetition_penalty", None)
+    return None if penalty is None or penalty == 1.0 else float(penalty)
+
+# %% ../nbs/06a_generation.ipynb #4627781a
+def greedy_decode(model, input_ids, attention_mask, *, max_new_tokens: int, eos_token_id, pad_token_id: int,
+                  min_new_tokens: int = 0, repetition_penalty: float | None = None):
+    "The new tokens (rows × steps) `model.generate` gives greedily for left-padded `input_ids`, without its overhead."
+    import torch
+    rows, width = input_ids.shape
+    device = input_ids.device
+    eos = torch.tensor([] if eos_token_id is None else
+                       [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id), dtype=torch.long,
+                       device=device)
+    cache = preallocated_cache(model, width + max_new_tokens)
+    positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 0)
+    padded = not bool(attention_mask.all())
+    mask = torch.ones((rows, 1, 1, width + max_new_tokens), dtype=torch.bool, device=device)
+    mask[:, 0, 0, :width] = attention_mask.bool()
+    out = torch.full((rows, max_new_tokens), pad_token_id, dtype=torch.long, device=device)
+    unfinished = torch.ones(rows, dtype=torch.bool, device=device)
+    step_ids, step_mask = input_ids, attention_mask
+    for step in range(max_new_tokens):
+        logits = model(input_ids=step_ids, attention_mask=step_mask, position_ids=positions, cache=cache,
+                       use_cache=True, logits_to_keep=1).logits[:, -1, :].to(dtype=torch.float32)
+        if repetition_penalty is not None:
+            if step == 0:                         # the row's tokens so far; padding as an id past the vocabulary
+                vocab = logits.shape[-1]
+                seen = torch.full((rows, width + max_new_tokens), vocab, dtype=torch.long, device=device)
+                seen[:, :width] = input_ids.masked_fill(attention_mask == 0, vocab).clamp(max=vocab)
+            wide, ids = torch.nn.functional.pad(logits, (0, 1)), seen[:, :width + step]
+            score = torch.gather(wide, 1, ids)
+            score = torch.where(score < 0, score * repetition_penalty, score / repetition_penalty)
+            logits = wide.scatter(1, ids, score)[..., :vocab]
+        if step < min_new_tokens and eos.numel(): logits[:, eos] = float("-inf")
+        tokens = torch.where(unfinished, logits.argmax(-1), pad_token_id)
+        out[:, step] = tokens
+        if repetition_penalty is not None: seen[:, width + step] = tokens.clamp(max=vocab)
+        unfinished &= ~torch.isin(tokens, eos)
+        if not bool(unfinished.any()): return out[:, :step + 1]
+        step_ids, positions = tokens[:, None], positions[:, -1:] + 1
+        step_mask = mask[..., :width + step + 1] if padded else None
+    return out
+
+# %% ../nbs/06a_generation.ipynb #b8d048d5
 def vllm_available() -> bool:
     "Whether vLLM can be imported here."
     import importlib.util
@@ -367,7 +482,8 @@ def _greedy_or_sampling_config(model, tokenizer, max_new_tokens, temperature, to
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if eos is None: eos = tokenizer.eos_token_id
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0) if temperature > 0 else dict(do_sample=False)
-    return GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=pad_id, eos_token_id=eos, **sampling)
+    return GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=pad_id, eos_token_id=eos,
+                            repetition_penalty=1.0, **sampling)   # not the model's own (Qwen2.5-Instruct's 1.05)
 
 def generate_completions(model, tokenizer, prompts_messages: Sequence[Sequence[dict]], *, batch_size: int = 16,
                          max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
@@ -385,6 +501,8 @@ def generate_completions(model, tokenizer, prompts_messages: Sequence[Sequence[d
     if pad_id is None: raise ValueError("the tokenizer has neither a pad token nor an eos token to pad with")
     config = _greedy_or_sampling_config(model, tokenizer, max_new_tokens, temperature, top_p, pad_id)
     generate_kwargs = config.update(**generate_kwargs)      # generation options (min_new_tokens, ...) join the config
+    why_not = greedy_decode_unsupported(model, config, generate_kwargs)
+    if why_not: _log.debug("greedy batches go through model.generate: %s", why_not)
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     out: list[str | None] = [None] * len(seqs)
     was_training, device = model.training, next(model.parameters()).device
@@ -394,10 +512,15 @@ def generate_completions(model, tokenizer, prompts_messages: Sequence[Sequence[d
                                           dynamic_ncols=True) as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                ids, mask = _left_pad([seqs[i] for i in idx], pad_id)
-                gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                     generation_config=config, **generate_kwargs)
-                for i, text in zip(idx, tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)):
+                ids, mask = (t.to(device) for t in _left_pad([seqs[i] for i in idx], pad_id))
+                if len(idx) > 1 and why_not is None:          # one prompt at a time stays plain `generate`
+                    new = greedy_decode(model, ids, mask, max_new_tokens=config.max_new_tokens,
+                                        min_new_tokens=config.min_new_tokens or 0, eos_token_id=config.eos_token_id,
+                                        pad_token_id=pad_id, repetition_penalty=greedy_penalty(model, config))
+                else:
+                    new = model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                         **generate_kwargs)[:, ids.shape[1]:]
+                for i, text in zip(idx, tokenizer.batch_decode(new, skip_special_tokens=True)):
                     out[i] = text
                 bar.update(len(idx))
     finally:
