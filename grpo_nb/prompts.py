@@ -8,17 +8,20 @@ __all__ = ['MAX_CHANNEL_CHARS', 'MAX_CONTEXT_CHARS', 'YOUTUBE_FREQUENCY_PHRASES'
            'OPTION_METADATA_FIELDS', 'OPTION_FIELD_MODES', 'OPTION_METADATA_KEYS', 'OPTION_ORDERS', 'ISSUES',
            'NEXT_VIDEO_SYSTEM_PROMPT', 'NEXT_VIDEO_OPINION_SYSTEM_PROMPT', 'OPINION_SYSTEM_PROMPT', 'NO_HISTORY_LINE',
            'EXAMPLE_PASSTHROUGH_COLUMNS', 'is_missing', 'truncate_at_word', 'display_text', 'as_count', 'format_count',
-           'row_list', 'youtube_frequency', 'memoise_on_columns', 'render_viewer_profile', 'profile_from_survey',
-           'is_post_treatment', 'join_phrases', 'render_survey_highlights', 'highlights_from_survey',
-           'check_profile_text_columns', 'prompt_fields', 'history_before_current', 'render_history_line',
-           'option_fields', 'render_option_line', 'render_options', 'option_title', 'option_line_fields',
-           'option_block_lines', 'option_signatures', 'odd_option', 'stable_seed', 'slate_id', 'permutation_key',
-           'order_options', 'issue_info', 'render_current_video', 'render_context_blocks', 'numbered',
-           'resolve_gold_index', 'watched_before_ids', 'build_next_video_messages', 'odd_option_gold_share',
-           'format_index', 'build_opinion_messages', 'prepare_examples']
+           'row_list', 'youtube_frequency', 'exact_key', 'memoise_on_columns', 'render_viewer_profile',
+           'profile_from_survey', 'is_post_treatment', 'join_phrases', 'render_survey_highlights',
+           'highlights_from_survey', 'check_profile_text_columns', 'prompt_fields', 'history_before_current',
+           'render_history_line', 'option_fields', 'render_option_line', 'render_options', 'option_title',
+           'option_line_fields', 'option_block_lines', 'option_signatures', 'odd_option', 'stable_seed', 'slate_id',
+           'permutation_key', 'seeded_permutation', 'order_options', 'issue_info', 'render_current_video',
+           'render_context_blocks', 'numbered', 'resolve_gold_index', 'watched_before_ids', 'OptionView', 'option_view',
+           'history_view', 'build_next_video_messages', 'odd_option_gold_share', 'format_index',
+           'build_opinion_messages', 'prepare_examples']
 
 # %% ../nbs/03_prompts.ipynb #c98a1bdd
-import difflib, functools, hashlib, json, math, random, re, unicodedata
+import difflib, functools, hashlib, json, math, random, re, threading, unicodedata
+from json.encoder import encode_basestring_ascii as _json_str   # the C function json.dumps encodes a str with
+from typing import NamedTuple
 from typing import Iterable
 from .data import paused_gc
 
@@ -127,15 +130,42 @@ def youtube_frequency(value) -> str:
     return YOUTUBE_FREQUENCY_PHRASES.get(code, text.lower())
 
 # %% ../nbs/03_prompts.ipynb #61a6d1fd
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_KEY_KINDS: dict = {}   # a tuple of value types -> 0: not all plain scalars, 1: no float among them, 2: a float
+
+def _key_kind(types: tuple) -> int:
+    if not _SCALAR_TYPES.issuperset(types): return 0
+    return 2 if float in types else 1
+
+def exact_key(values: tuple):
+    "A dict key two tuples of values share only when each value has the same type and text; None unless plain scalars."
+    types = tuple(map(type, values))
+    kind = _KEY_KINDS.get(types)
+    if kind is None:
+        kind = _key_kind(types)
+        if len(_KEY_KINDS) < 4096: _KEY_KINDS[types] = kind
+    if kind == 1: return types, values
+    if kind == 2: return types, tuple(v.hex() if v.__class__ is float else v for v in values)
+    return None
+
+# %% ../nbs/03_prompts.ipynb #df51b634
+_MISS = object()
+
 def memoise_on_columns(columns: tuple[str, ...], maxsize: int = 1 << 14):
-    "Decorator: cache a function of one row on the values of `columns`, the only keys it may read."
+    "Decorator: cache a function of one row on the type-exact values of `columns`, the only keys it may read."
     def wrap(fn):
-        @functools.lru_cache(maxsize=maxsize)
-        def from_values(values): return fn(dict(zip(columns, values)))
+        cache = {}
         @functools.wraps(fn)
         def cached(row: dict):
-            try: return from_values(tuple(map(row.get, columns)))
-            except TypeError: return fn(row)  # an unhashable value: no cache
+            values = tuple(map(row.get, columns))
+            key = exact_key(values)
+            if key is None: return fn(row)  # not plain scalars: no cache
+            result = cache.get(key, _MISS)
+            if result is _MISS:
+                if len(cache) >= maxsize: cache.clear()
+                result = cache[key] = fn(dict(zip(columns, values)))
+            return result
+        cached.cache_clear = cache.clear
         return cached
     return wrap
 
@@ -297,18 +327,17 @@ def _entry_id(entry) -> str: return display_text(entry.get("id")) if isinstance(
 def history_before_current(row: dict, max_history: int | None = 12) -> list[dict]:
     "Watched entries before the current step (oldest first), the newest `max_history` of them."
     entries = [e for e in row_list(row, "watched_detailed") if isinstance(e, dict)]
+    return _newest(entries[:_prior_count(row, [_entry_id(e) for e in entries])], max_history)
+
+def _prior_count(row: dict, ids: list[str]) -> int:
+    "How many leading entries of a watch list with these cleaned `ids` came before the current step."
     current = display_text(row.get("current_video_id"))
     step = as_count(row.get("step_index"))
-    ids = [_entry_id(e) for e in entries]
-    if step is not None and step < len(entries) and (not current or not ids[step] or ids[step] == current):
-        history = entries[:step]                       # aligned: entry k = video of step k
-    elif current and current in ids:
-        history = entries[:ids.index(current)]         # misaligned: stop before the current video
-    elif step is not None:
-        history = entries[:step]                       # current not listed: entries before the step are earlier steps
-    else:
-        history = []                                   # nothing to anchor on
-    return _newest(history, max_history)
+    if step is not None and step < len(ids) and (not current or not ids[step] or ids[step] == current):
+        return step                                    # aligned: entry k = video of step k
+    if current and current in ids: return ids.index(current)   # misaligned: stop before the current video
+    if step is not None: return min(step, len(ids))   # current not listed: entries before the step are earlier steps
+    return 0                                           # nothing to anchor on
 
 def _newest(history: list, max_history: int | None) -> list:
     "The newest `max_history` entries of `history` (all of them for None)."
@@ -452,13 +481,30 @@ def slate_id(row: dict) -> str:
     return _slate_id(row, [display_text(item.get("id")) for item in items])
 
 def _slate_id(row: dict, ids: list[str]) -> str:
-    "`slate_id` given the slate's cleaned option ids as logged."
-    return hashlib.sha256(json.dumps([display_text(row.get("session_id")), display_text(row.get("step_index")), ids])
-                          .encode()).hexdigest()[:16]
+    "`slate_id` given the slate's cleaned option ids as logged: the text `json.dumps([session, step, ids])` writes."
+    session, step = _json_str(display_text(row.get("session_id"))), _json_str(display_text(row.get("step_index")))
+    text = f"[{session}, {step}, [{', '.join(map(_json_str, ids))}]]"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 def permutation_key(slate_key: str, permutation: int = 0) -> str:
     "The shuffle key of permutation `p` of a slate: the slate id itself for p = 0, `{slate_id}#p{p}` after."
     return slate_key if not permutation else f"{slate_key}#p{permutation}"
+
+_RNG = threading.local()   # one generator per thread, reseeded for every permutation
+
+def seeded_permutation(n: int, seed: int) -> list[int]:
+    "`list(range(n))` in the order `random.Random(seed).shuffle` gives it, without building a generator per call."
+    rng = getattr(_RNG, "rng", None)
+    if rng is None: rng = _RNG.rng = random.Random()
+    rng.seed(seed)
+    bits, order = rng.getrandbits, list(range(n))
+    for i in range(n - 1, 0, -1):            # random.shuffle: Fisher–Yates from the end
+        m = i + 1
+        k = m.bit_length()
+        j = bits(k)
+        while j >= m: j = bits(k)            # random.Random._randbelow_with_getrandbits
+        order[i], order[j] = order[j], order[i]
+    return order
 
 def order_options(slate_items: list, gold_index: int | None, *, order: str = "as_logged", seed: int = 0,
                   key: str | None = None) -> tuple[list, int | None]:
@@ -474,8 +520,7 @@ def _order_positions(n_items: int, gold_index: int | None, order: str, seed: int
         raise ValueError(f"gold_index {gold_index} is outside a slate of {n_items} options")
     if order == "as_logged": return None, gold_index
     if key is None: raise ValueError("order='shuffle' needs a stable per-example key (e.g. example_id)")
-    permutation = list(range(n_items))
-    random.Random(stable_seed(seed, key)).shuffle(permutation)
+    permutation = seeded_permutation(n_items, stable_seed(seed, key))
     new_gold = permutation.index(gold_index - 1) + 1 if gold_index and gold_index >= 1 else gold_index
     return permutation, new_gold
 
@@ -549,17 +594,52 @@ def render_current_video(row: dict, max_title_chars: int | None = 120) -> str:
 def render_context_blocks(row: dict, *, max_history: int | None = 12, max_title_chars: int | None = 120,
                           profile_text_columns=None) -> list[str]:
     "VIEWER / Initial Viewpoint, CURRENTLY WATCHING, RECENTLY WATCHED and SURVEY HIGHLIGHTS blocks."
-    return _context_blocks(row, history_before_current(row, max_history), max_title_chars,
-                           _allowed_text(profile_text_columns))
+    history = [render_history_line(e, max_title_chars) for e in history_before_current(row, max_history)]
+    return _context_blocks(row, history, max_title_chars, _allowed_text(profile_text_columns))
 
-def _context_blocks(row: dict, shown_history: list[dict], max_title_chars, allowed: tuple) -> list[str]:
-    "`render_context_blocks` given the history entries to show (`history_before_current`)."
+_CURRENT_VIDEO_COLUMNS = ("current_video_title", "current_video_id", "current_video_channel")
+_VIEW_CACHE_SIZE = 1 << 16
+_current_lines = {}
+
+def _cached(cache: dict, values: tuple, max_title_chars, render, *args):
+    "`render(*args)`, remembered in `cache` under the type-exact `values` it reads (not remembered when not scalars)."
+    key = exact_key(values)
+    if key is None: return render(*args)
+    key = (max_title_chars, key)
+    view = cache.get(key)
+    if view is None:
+        if len(cache) >= _VIEW_CACHE_SIZE: cache.clear()
+        view = cache[key] = render(*args)
+    return view
+
+def _current_video_line(row: dict, max_title_chars) -> str:
+    return _cached(_current_lines, tuple(map(row.get, _CURRENT_VIDEO_COLUMNS)), max_title_chars, render_current_video,
+                   row, max_title_chars)
+
+_SURVEY_COLUMNS = tuple(dict.fromkeys(PROFILE_COLUMNS + HIGHLIGHT_COLUMNS))
+
+@memoise_on_columns(_SURVEY_COLUMNS)
+def _survey_blocks(row: dict) -> tuple[str, str]:
+    "(VIEWER block, SURVEY HIGHLIGHTS block or '') from the survey columns alone, when no ready-made text is allowed."
+    profile = truncate_at_word(profile_from_survey(row), MAX_CONTEXT_CHARS)
+    highlights = truncate_at_word(highlights_from_survey(row), MAX_CONTEXT_CHARS)
+    return (f"VIEWER {profile or '(no profile information available)'}",
+            f"SURVEY HIGHLIGHTS\n{highlights}" if highlights else "")
+
+def _context_blocks(row: dict, history: list[str], max_title_chars, allowed: tuple) -> list[str]:
+    "`render_context_blocks` given the RECENTLY WATCHED lines to show."
+    if not allowed:
+        viewer, highlights = _survey_blocks(row)
+        blocks = [viewer, f"CURRENTLY WATCHING {_current_video_line(row, max_title_chars)}",
+                  "RECENTLY WATCHED (NEWEST LAST)\n"
+                  + ("\n".join(f"{i}. {line}" for i, line in enumerate(history, 1)) or NO_HISTORY_LINE)]
+        if highlights: blocks.append(highlights)
+        return blocks
     profile = truncate_at_word(render_viewer_profile(row, allowed), MAX_CONTEXT_CHARS)
     viewer = "\n".join([f"VIEWER {profile or '(no profile information available)'}", *_extra_text_lines(row, allowed)])
     viewpoint = display_text(row.get("initial_viewpoint"), MAX_CONTEXT_CHARS) if "initial_viewpoint" in allowed else ""
-    history = [render_history_line(e, max_title_chars) for e in shown_history]
     blocks = [viewer + (f"\nInitial Viewpoint: {viewpoint}" if viewpoint else ""),
-              f"CURRENTLY WATCHING {render_current_video(row, max_title_chars)}",
+              f"CURRENTLY WATCHING {_current_video_line(row, max_title_chars)}",
               "RECENTLY WATCHED (NEWEST LAST)\n"
               + ("\n".join(f"{i}. {line}" for i, line in enumerate(history, 1)) or NO_HISTORY_LINE)]
     highlights = truncate_at_word(render_survey_highlights(row, allowed), MAX_CONTEXT_CHARS)
@@ -603,6 +683,65 @@ def _watched_ids(row: dict, history: list[dict]) -> set[str]:
     ids = {_entry_id(e) for e in history}
     return {i for i in ids | {display_text(row.get("current_video_id"))} if i}
 
+class OptionView(NamedTuple):
+    "One option as rendered: cleaned id, title, `option_fields`, stance, the names of its fields, its full line."
+    id: str
+    title: str
+    fields: dict
+    stance: int | None
+    field_names: tuple
+    line: str
+    lines: dict        # shown field names -> the line showing only those (`option_fields="common"`), filled as needed
+
+_OPTION_VIEW_KEYS = ("id", "title", *OPTION_METADATA_KEYS, "stance")   # every key an option's rendering reads
+_HISTORY_VIEW_KEYS = ("id", "title", "watch_seconds", "watch_time", "watch_duration", "total_length",
+                      "total_length_seconds", "duration_seconds", "duration", "length_seconds", "channel_title",
+                      "channel", "channel_name")                  # every key `render_history_line` reads
+_option_views, _history_views = {}, {}
+
+def _render_option(item: dict, max_title_chars) -> OptionView:
+    title, fields = option_title(item, max_title_chars), _fields_of(item)
+    line = render_option_line(title, fields)
+    return OptionView(display_text(item.get("id")), title, fields, _stance(item), tuple(fields), line,
+                      {tuple(fields): line})
+
+def option_view(item: dict, max_title_chars: int | None = 120) -> OptionView:
+    "`OptionView` of a slate item, remembered per distinct value of exactly the keys that render."
+    return _cached(_option_views, tuple(map(item.get, _OPTION_VIEW_KEYS)), max_title_chars, _render_option, item,
+                   max_title_chars)
+
+def _render_entry(entry: dict, max_title_chars) -> tuple[str, str]:
+    return _entry_id(entry), render_history_line(entry, max_title_chars)
+
+def history_view(entry: dict, max_title_chars: int | None = 120) -> tuple[str, str]:
+    "(cleaned id, RECENTLY WATCHED line) of a watched entry, remembered per distinct value of the keys that render."
+    return _cached(_history_views, tuple(map(entry.get, _HISTORY_VIEW_KEYS)), max_title_chars, _render_entry, entry,
+                   max_title_chars)
+
+def _view_lines(views: list[OptionView], mode: str) -> list[str]:
+    "`_option_lines` of the views (a mode already checked), each option's line for a set of fields rendered once."
+    if mode == "title": return [v.title for v in views]
+    names = views[0].field_names
+    if mode == "all" or all(v.field_names == names for v in views): return [v.line for v in views]
+    shared = tuple(f for f in OPTION_METADATA_FIELDS if all(f in v.fields for v in views))   # "common"
+    lines = []
+    for v in views:
+        line = v.lines.get(shared)
+        if line is None:
+            line = v.lines[shared] = render_option_line(v.title, {f: t for f, t in v.fields.items() if f in shared})
+        lines.append(line)
+    return lines
+
+@functools.lru_cache(maxsize=256)
+def _questions_block(policy: str | None) -> str:
+    "The QUESTIONS block; with `policy`, the opinion question too."
+    questions = ["Which option number will the viewer watch next?"]
+    if policy is not None:
+        questions.append(f"By the end of the session, will the viewer's support for {policy} increase, decrease, "
+                         "or stay the same (no_change)?")
+    return "QUESTIONS\n" + numbered(questions)
+
+# %% ../nbs/03_prompts.ipynb #ab906e2d
 def build_next_video_messages(row: dict, *, max_history: int | None = 12, option_order: str = "as_logged",
                               option_fields: str = "common", option_seed: int = 0, max_title_chars: int | None = 120,
                               ask_opinion: bool = False, system_prompt: str | None = None,
@@ -612,32 +751,33 @@ def build_next_video_messages(row: dict, *, max_history: int | None = 12, option
     slate = [item for item in row_list(row, "slate_items") if isinstance(item, dict)]
     if not slate:
         raise ValueError(f"row {row.get('session_id')}/{row.get('step_index')} has an empty slate")
-    ids = [display_text(item.get("id")) for item in slate]             # each option's values once, in logged order
+    views = [option_view(item, max_title_chars) for item in slate]     # each option rendered once, in logged order
+    ids = [v.id for v in views]
     gold = _gold_from_ids(row, ids)
     identity = _slate_id(row, ids)
     key = permutation_key(example_key or identity, permutation)   # example_key: an explicit override of the key
     order = "shuffle" if permutation else option_order
     positions, gold = _order_positions(len(slate), gold, order, option_seed, key)
-    if positions is not None: slate, ids = [slate[i] for i in positions], [ids[i] for i in positions]
-    history = history_before_current(row, max_history=None)
-    watched = _watched_ids(row, history)
-    questions = ["Which option number will the viewer watch next?"]
+    if positions is not None: views = [views[i] for i in positions]; ids = [v.id for v in views]
+    entries = [history_view(e, max_title_chars) for e in row_list(row, "watched_detailed") if isinstance(e, dict)]
+    prior = entries[:_prior_count(row, [e[0] for e in entries])]            # the whole history before the slate
+    watched = {e[0] for e in prior}
+    watched.add(display_text(row.get("current_video_id")))
+    watched.discard("")
+    policy = None
     if ask_opinion:
         policy = ISSUES.get(row.get("issue"), {}).get("policy") or display_text(row.get("issue")).replace("_", " ")
-        questions.append(f"By the end of the session, will the viewer's support for {policy} increase, decrease, "
-                         "or stay the same (no_change)?")
-    blocks = _context_blocks(row, _newest(history, max_history), max_title_chars, _allowed_text(profile_text_columns))
+    blocks = _context_blocks(row, [e[1] for e in _newest(prior, max_history)], max_title_chars,
+                             _allowed_text(profile_text_columns))
     _check_choice(option_fields, OPTION_FIELD_MODES, "option fields mode")
-    titles, per_item = [option_title(i, max_title_chars) for i in slate], [_fields_of(i) for i in slate]
-    blocks += ["OPTIONS\n" + numbered(_option_lines(titles, per_item, option_fields)),
-               "QUESTIONS\n" + numbered(questions)]
+    blocks += ["OPTIONS\n" + numbered(_view_lines(views, option_fields)), _questions_block(policy)]
     system = system_prompt or (NEXT_VIDEO_OPINION_SYSTEM_PROMPT if ask_opinion else NEXT_VIDEO_SYSTEM_PROMPT)
     return {"prompt": [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(blocks)}],
-            "gold_index": gold, "n_options": len(slate), "option_ids": ids,
-            "slate_id": identity, "permutation": permutation, "option_titles": titles,
-            "option_channels": [f.get("channel") or None for f in per_item],
+            "gold_index": gold, "n_options": len(views), "option_ids": ids,
+            "slate_id": identity, "permutation": permutation, "option_titles": [v.title for v in views],
+            "option_channels": [v.fields.get("channel") or None for v in views],
             "option_watched": [i in watched for i in ids],
-            "option_stances": [_stance(i) for i in slate]}
+            "option_stances": [v.stance for v in views]}
 
 # %% ../nbs/03_prompts.ipynb #2201d0bd
 def odd_option_gold_share(user_texts: Iterable[str], gold_indices: Iterable[int]) -> float:
