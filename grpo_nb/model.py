@@ -35,7 +35,8 @@ __all__ = ['logger', 'QWEN2_PRETOKENIZE_REGEX', 'ENDOFTEXT', 'IM_START', 'IM_END
            'wrap_for_tokenizer_training', 'example_prompt_texts', 'qwen2_tokenizer_pipeline', 'build_tiny_tokenizer',
            'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples', 'tokenizer_mismatches',
            'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model',
-           'torch_thread_count', 'configure_torch_threads', 'pick_device', 'resolve_torch_dtype',
+           'local_process_count', 'choose_torch_threads', 'cpu_busy_ticks', 'busy_cores_between', 'other_busy_cores',
+           'available_cpus', 'torch_thread_count', 'configure_torch_threads', 'pick_device', 'resolve_torch_dtype',
            'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem', 'looks_like_local_path',
            'model_not_cached_error', 'offline_hub_error', 'torn_json_problem', 'model_folder_problem',
            'resolve_model_path', 'tokenizer_files_problem', 'load_tokenizer', 'quantization_config_from',
@@ -277,26 +278,99 @@ def ensure_embedded_model(out_dir: str | Path, texts_fn: Callable[[], Iterable[s
     return out_dir
 
 # %% ../nbs/06_model.ipynb #fa6da5ea
-def torch_thread_count(environ=None, available_cores: int | None = None) -> tuple[int, str]:
-    "`(threads, why)`: `OMP_NUM_THREADS` when set, else the available cores divided among the local processes."
+def local_process_count(environ=None) -> int:
+    "This job's processes on this node: `LOCAL_WORLD_SIZE`, else `WORLD_SIZE`, else 1 (nonsense counts as unset)."
     env = os.environ if environ is None else environ
-    omp = str(env.get("OMP_NUM_THREADS", "")).strip()
-    if omp.isdigit() and int(omp) > 0: return int(omp), f"OMP_NUM_THREADS={omp}"
-    if available_cores is None:
-        try: available_cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError): available_cores = os.cpu_count() or 1
-    try: local = max(1, int(env.get("LOCAL_WORLD_SIZE") or 1))
-    except ValueError: local = 1
-    return max(1, available_cores // local), f"{available_cores} available cores / {local} local process(es)"
+    for name in ("LOCAL_WORLD_SIZE", "WORLD_SIZE"):
+        value = str(env.get(name) or "").strip()
+        if value.isdigit() and int(value) > 0: return int(value)
+    return 1
+
+# %% ../nbs/06_model.ipynb #34a5329c
+import statistics
+
+def choose_torch_threads(cores: int, busy_samples=None, local_processes: int = 1,
+                         omp_num_threads: str | None = None) -> tuple[int, str]:
+    "`(threads, reason)`: `OMP_NUM_THREADS` if a positive integer, else the cores free of other work / local processes."
+    omp = str(omp_num_threads or "").strip()
+    first = omp.split(",")[0].strip()                  # OpenMP's nested form "4,2": the outer level is what torch uses
+    if first.isdigit() and int(first) > 0: return int(first), f"OMP_NUM_THREADS={omp}"
+    cores, local = max(1, int(cores)), max(1, int(local_processes))
+    ignored = f"; OMP_NUM_THREADS={omp!r} ignored, not a positive integer" if omp else ""
+    if not busy_samples:
+        threads = max(1, cores // local)
+        return threads, f"{cores} cores, load not measurable, / {local} local process(es) = {threads}{ignored}"
+    busy = max(0.0, float(statistics.median(busy_samples)))
+    others = max(0.0, busy - (local - 1))               # this job's other local ranks count themselves
+    free = max(1, cores - int(others + 0.5))
+    threads = max(1, free // local)
+    beside = f" ({others:.1f} beside this job's ranks)" if local > 1 else ""
+    return threads, (f"{cores} cores, {busy:.1f} busy with other work{beside}, {free} free / {local} local process(es)"
+                     f" = {threads}{ignored}")
+
+# %% ../nbs/06_model.ipynb #5910e4f1
+def cpu_busy_ticks(stat_text: str, cpus) -> dict[int, tuple[int, int]]:
+    "`{cpu: (busy_ticks, total_ticks)}` for the `cpus` listed in the text of `/proc/stat`."
+    wanted, ticks = set(cpus), {}
+    for line in stat_text.splitlines():
+        name, *fields = line.split()
+        if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in wanted): continue
+        user, nice, system, idle, iowait, irq, softirq, steal = (list(map(int, fields)) + [0] * 8)[:8]
+        total = user + nice + system + idle + iowait + irq + softirq + steal      # guest time is inside user
+        ticks[int(name[3:])] = (total - idle - iowait, total)
+    return ticks
+
+# %% ../nbs/06_model.ipynb #001c3f60
+def busy_cores_between(before: dict, after: dict, own_cpu_s: float, wall_s: float) -> float | None:
+    "Cores' worth of other work between two `cpu_busy_ticks` readings (None when no tick passed), never below 0."
+    fractions = [(after[c][0] - before[c][0]) / (after[c][1] - before[c][1])
+                 for c in after if c in before and after[c][1] > before[c][1]]
+    return max(0.0, sum(fractions) - own_cpu_s / max(wall_s, 1e-6)) if fractions else None
+
+# %% ../nbs/06_model.ipynb #77f98f92
+def other_busy_cores(cpus, windows: int = 3, window_s: float = 0.035,
+                     stat_path: str = "/proc/stat") -> tuple[list[float] | None, str]:
+    "`(samples, how)`: cores' worth of other work busy on `cpus` in a few short windows, or the load average, or None."
+    def read():
+        return cpu_busy_ticks(Path(stat_path).read_text(), cpus), time.process_time(), time.perf_counter()
+    try:
+        samples, (before, own0, t0) = [], read()
+        for _ in range(windows):
+            time.sleep(window_s)
+            after, own1, t1 = read()
+            if (busy := busy_cores_between(before, after, own1 - own0, t1 - t0)) is not None: samples.append(busy)
+            before, own0, t0 = after, own1, t1
+        if samples: return samples, f"{stat_path}, median of {len(samples)} windows of {window_s * 1000:.0f} ms"
+    except (OSError, ValueError): pass
+    if len(set(cpus)) >= (os.cpu_count() or 0):
+        try: return [max(0.0, os.getloadavg()[0])], "1-minute load average"
+        except (AttributeError, OSError): pass
+    return None, "no /proc/stat or load average"
+
+# %% ../nbs/06_model.ipynb #90bf107e
+def available_cpus() -> set[int]:
+    "The CPUs this process may run on (its affinity mask), or all of them where there is no such thing."
+    try: return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError): return set(range(os.cpu_count() or 1))
+
+def torch_thread_count(environ=None, cpus=None, measure=other_busy_cores) -> tuple[int, str]:
+    "`(threads, reason)`: `OMP_NUM_THREADS` when set, else the cores available now divided among the local processes."
+    env = os.environ if environ is None else environ
+    cpus, omp = available_cpus() if cpus is None else set(cpus), env.get("OMP_NUM_THREADS")
+    told = choose_torch_threads(len(cpus), None, 1, omp)
+    if told[1].startswith("OMP_NUM_THREADS="): return told
+    samples, how = measure(cpus)
+    threads, why = choose_torch_threads(len(cpus), samples, local_process_count(env), omp)
+    return threads, f"{why}; measured: {how}" if samples else why
 
 _THREADS_SET = []
 
 def configure_torch_threads() -> int:
     "Set torch's CPU threads once per process (`torch_thread_count`) and log the choice; returns the count."
-    threads, why = torch_thread_count()
     if not _THREADS_SET:
+        threads, why = torch_thread_count()
         if torch.get_num_threads() != threads: torch.set_num_threads(threads)
-        logger.info(f"torch uses {threads} CPU thread(s) ({why})")
+        logger.info(f"torch uses {threads} CPU thread(s): {why}")
         _THREADS_SET.append(threads)
     return torch.get_num_threads()
 
