@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import difflib
 import functools
 import gc
 import gzip
@@ -26,6 +25,8 @@ import zlib
 from typing import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .core import closest
 
 _log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class MissingColumnError(ValueError):
         self.missing, self.available = list(missing), sorted(available)
         hints = []
         for name in self.missing:
-            close = difflib.get_close_matches(name, self.available, n=3, cutoff=0.6)
+            close = closest(name, self.available, n=3)
             hints.append(f"{name!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
         super().__init__(f"missing required column(s): {', '.join(hints)}. "
                          f"Available columns: {', '.join(self.available) or '(none)'}")
@@ -121,7 +122,7 @@ class MalformedJSONError(ValueError):
 
 # %% ../nbs/01_data.ipynb #0f3dfa5e
 def _did_you_mean(name, choices) -> str:
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.5)
+    close = closest(name, choices, n=3, cutoff=0.5)
     return f" Did you mean {', '.join(map(repr, close))}?" if close else ""
 
 # %% ../nbs/01_data.ipynb #b448da50

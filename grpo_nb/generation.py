@@ -5,7 +5,6 @@
 # %% ../nbs/06a_generation.ipynb #6fde7bd3
 from __future__ import annotations
 
-import difflib
 import gzip
 import zlib
 import hashlib
@@ -19,6 +18,8 @@ from typing import Any, Callable, Iterable, Sequence
 from tqdm.auto import tqdm
 
 from .files import RunError, write_json_atomic
+
+from .core import closest
 
 _log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class PredictionsFile:
         known = set(expected)
         foreign = [r[self.id_key] for r in self.rows if r[self.id_key] not in known]
         if not foreign: return
-        near = difflib.get_close_matches(str(foreign[0]), [str(e) for e in expected], n=3)
+        near = closest(foreign[0], expected, n=3)
         raise ResumeMismatchError(f"{self.path} holds {len(foreign)} of {len(self.rows)} rows whose {self.id_key} is "
                                   f"not among the {len(known)} examples being evaluated (first: {foreign[0]!r}; nearest "
                                   f"known: {near}). It belongs to another dataset, split or option order: {START_FRESH}.")

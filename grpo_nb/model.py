@@ -5,7 +5,6 @@
 # %% ../nbs/06_model.ipynb #1aaf9033
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.util
 import json, time
@@ -23,6 +22,8 @@ from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig,
                           Qwen2Config, Qwen2ForCausalLM)
 
 from .data import hub_offline, hub_unreachable   # hub_offline: re-exported, it lived here
+
+from .core import closest
 
 logger = logging.getLogger("grpo_nb.model")
 
@@ -190,7 +191,7 @@ def embedded_model_name(name_or_path: str) -> str | None:
     if not isinstance(name_or_path, str) or not name_or_path.startswith(EMBEDDED_MODEL_PREFIX): return None
     name = name_or_path[len(EMBEDDED_MODEL_PREFIX):].strip()
     if name not in EMBEDDED_MODELS:
-        close = difflib.get_close_matches(name, EMBEDDED_MODELS, n=3, cutoff=0.4)
+        close = closest(name, EMBEDDED_MODELS, n=3, cutoff=0.4)
         raise ValueError(f"unknown embedded model {name_or_path!r}"
                          + (f"; did you mean {', '.join(EMBEDDED_MODEL_PREFIX + c for c in close)}?" if close else "")
                          + f" Known: {', '.join(EMBEDDED_MODEL_PREFIX + k for k in EMBEDDED_MODELS)}")
@@ -387,7 +388,7 @@ def resolve_torch_dtype(name: str | torch.dtype | None, device: str | torch.devi
     if isinstance(name, torch.dtype): name = str(name).removeprefix("torch.")
     if name is None: name = "auto"
     if name != "auto" and name not in TORCH_DTYPES:
-        close = difflib.get_close_matches(str(name), [*TORCH_DTYPES, "auto"], n=2, cutoff=0.3)
+        close = closest(name, [*TORCH_DTYPES, "auto"], n=2, cutoff=0.3)
         raise ValueError(f"unknown dtype {name!r}; expected one of auto, {', '.join(TORCH_DTYPES)}"
                          + (f" (did you mean {' or '.join(close)}?)" if close else ""))
     if torch.device(device).type != "cuda":
@@ -483,7 +484,7 @@ def _hub_id_cached(repo_id: str, revision: str | None) -> bool:
 
 def _missing_folder_error(path: Path) -> ModelNotAvailableError:
     parent = path.parent
-    near = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=3, cutoff=0.5) if parent.is_dir() else []
+    near = closest(path.name, [p.name for p in parent.iterdir()], n=3, cutoff=0.5) if parent.is_dir() else []
     hint = f"; nearest in {parent}: {', '.join(near)}" if near else ("" if parent.is_dir() else f" (nor does {parent})")
     return ModelNotAvailableError(f"model folder {str(path)!r} does not exist{hint}. "
                                   "Set model_name_or_path to an existing folder or a hub id.")

@@ -5,7 +5,6 @@
 # %% ../nbs/05_prepare.ipynb #4752493e
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
@@ -22,6 +21,8 @@ from .data import (DropStats, SlateSourceError, SlateStream, SplitNotFoundError,
 from .prompts import (HIGHLIGHT_COLUMNS, PROFILE_COLUMNS, build_opinion_messages, prepare_examples,
                              prompt_fields)
 from .synthetic import generate_rows
+
+from .core import closest
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def check_split_name(source: str, split: str, key: str, available=(), besides: s
     others = [s for s in available if s not in (besides, split)]
     if split in DERIVED_SPLIT_NAMES and not (besides and others): return
     names = available if (besides and others) else [*available, *DERIVED_SPLIT_NAMES]
-    close = difflib.get_close_matches(str(split), [n for n in names if n != split], n=1, cutoff=0.5)
+    close = closest(split, [n for n in names if n != split], cutoff=0.5)
     why = (f"it has the split(s) {', '.join(available)}, so {split!r} is not derived from {besides!r}"
            if besides and others else
            f"its splits: {', '.join(available) or 'none (its rows are split by participant)'}; a split is derived by "

@@ -19,11 +19,12 @@ __all__ = ['MAX_CHANNEL_CHARS', 'MAX_CONTEXT_CHARS', 'YOUTUBE_FREQUENCY_PHRASES'
            'build_opinion_messages', 'prepare_examples']
 
 # %% ../nbs/03_prompts.ipynb #c98a1bdd
-import difflib, functools, hashlib, json, math, random, re, threading, unicodedata
+import functools, hashlib, json, math, random, re, threading, unicodedata
 from json.encoder import encode_basestring_ascii as _json_str   # the C function json.dumps encodes a str with
 from typing import NamedTuple
 from typing import Iterable
 from .data import paused_gc
+from .core import closest
 
 # %% ../nbs/03_prompts.ipynb #ef5a8751
 _MISSING_STRINGS = {"", "nan", "none", "null", "na", "n/a"}
@@ -373,7 +374,7 @@ OPTION_FIELD_MODES = ("common", "title", "all")
 
 def _check_choice(value, choices, what):
     if value not in choices:
-        near = difflib.get_close_matches(str(value), choices, n=1)
+        near = closest(value, choices)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         raise ValueError(f"unknown {what} {value!r}: expected one of {list(choices)}{hint}")
 

@@ -9,8 +9,10 @@ __all__ = ['MAX_ANSWER_CHARS', 'OPINION_LABELS', 'REWARD_REGISTRY', 'first_tag_c
            'register_reward', 'get_reward_func', 'get_reward_funcs', 'resolve_reward_weights', 'combined_reward']
 
 # %% ../nbs/04_rewards.ipynb #291fc4d4
-import difflib, math, re
+import math, re
 from typing import Callable, Sequence
+
+from .core import closest
 
 # %% ../nbs/04_rewards.ipynb #1a2bca63
 MAX_ANSWER_CHARS = 32   # an answer (or opinion label) longer than this, once stripped, is unparsed
@@ -171,7 +173,7 @@ def get_reward_func(name) -> Callable:
     key = str(name).strip()
     if key in REWARD_REGISTRY: return REWARD_REGISTRY[key]
     if key.endswith("_reward") and key[:-len("_reward")] in REWARD_REGISTRY: return REWARD_REGISTRY[key[:-len("_reward")]]
-    near = difflib.get_close_matches(key, list(REWARD_REGISTRY), n=1, cutoff=0.5)
+    near = closest(key, REWARD_REGISTRY, cutoff=0.5)
     hint = f" Did you mean {near[0]!r}?" if near else ""
     raise ValueError(f"unknown reward {name!r}.{hint} Known rewards: {', '.join(sorted(REWARD_REGISTRY))}")
 
