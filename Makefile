@@ -5,7 +5,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export MPLBACKEND ?= Agg
 
-.PHONY: test sync nbtest pytest demo export clean-nbs
+.PHONY: test sync nbtest pytest demo export outputs clean-nbs
 
 test: sync nbtest pytest
 
@@ -27,3 +27,7 @@ demo:
 
 export:
 	nbdev_export && nbdev_clean
+
+# Store the notebooks' outputs (machine- and moment-independent ones only), as fastcore's notebooks are stored.
+outputs:
+	python tools/store_outputs.py && nbdev_clean

@@ -64,6 +64,7 @@ def secret_values(environ: typing.Mapping[str, str] | None = None) -> dict[str, 
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if SECRET_NAME_PATTERN.search(k) and v and len(v) >= MIN_SECRET_CHARS}
 
+# %% ../nbs/00_core.ipynb #ca70d0b3
 # user:pass@ up to the last @ before the path (a password may hold an unencoded ? or #)
 _URL_USERINFO_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,15}://)[^/\s'\"<>]*@")
 # a query or fragment parameter (also percent-encoded: %3F name %3D value): its name is judged by `is_secret_param_name`
@@ -90,6 +91,7 @@ def _redact_param(m: re.Match) -> str:
     if not is_secret_param_name(m["name"]): return m.group(0)
     return f"{m['lead']}{m['name']}{m['eq']}[REDACTED]"
 
+# %% ../nbs/00_core.ipynb #211a84ef
 def _redact_header(m: re.Match) -> str:
     return f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}[REDACTED]"
 
@@ -105,6 +107,7 @@ def redact_secrets(text: str, environ: typing.Mapping[str, str] | None = None) -
     text = _BEARER_RE.sub(r"\1 [REDACTED]", text)
     return _HUB_TOKEN_RE.sub("[REDACTED:hub-token]", text)
 
+# %% ../nbs/00_core.ipynb #f73b9966
 _CREDENTIAL_KEY_RE = re.compile(r"(^|[_.-])(token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|"
                                 r"password|passwd|secret|credentials?|signature|authorization|cookie)$", re.IGNORECASE)
 
@@ -113,6 +116,7 @@ def is_credential_key(key: str) -> bool:
     k = str(key)
     return bool(_CREDENTIAL_KEY_RE.search(k)) and not k.startswith(("max_", "pad_", "eos_", "bos_", "unk_"))
 
+# %% ../nbs/00_core.ipynb #fedb439e
 def redact_record(obj):
     "A JSON/YAML-ready copy of `obj` without credential-valued keys and with every string redacted."
     if isinstance(obj, dict):
@@ -122,6 +126,7 @@ def redact_record(obj):
     if isinstance(obj, str): return redact_secrets(obj)
     return obj
 
+# %% ../nbs/00_core.ipynb #b4a4063d
 def redact_file(path: str | os.PathLike) -> None:
     "Redact secrets inside a text file written by someone else (an executed notebook, a model card), atomically."
     path = Path(path)
@@ -134,6 +139,7 @@ def write_bytes_atomic(data: bytes, path: str | os.PathLike) -> Path:
     "Write `data` to `path` atomically (`write_atomic`)."
     return write_atomic(path, bytes(data))
 
+# %% ../nbs/00_core.ipynb #2687767c
 def write_text_atomic(text: str, path: str | os.PathLike, *, redact: bool = False) -> Path:
     "Write `text` as UTF-8 to `path` atomically, secrets redacted first when `redact`."
     return write_atomic(path, (redact_secrets(text) if redact else text).encode("utf-8"))
@@ -167,6 +173,7 @@ def closest(name, candidates: Iterable, *, n: int = 1, cutoff: float = 0.6, igno
     lowered = {c.lower(): c for c in reversed(names)}
     return [lowered[c] for c in difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=cutoff)]
 
+# %% ../nbs/00_core.ipynb #7ecb4bae
 def did_you_mean(name, candidates: Iterable, **kw) -> str:
     "`did you mean 'x'?` (or `'x' or 'y'` with `n=2`) for the `closest` candidates; '' when none is close."
     near = closest(name, candidates, **kw)

@@ -78,3 +78,28 @@ def test_help_report_and_score_run_without_torch_or_trl(tmp_path):
             "        try: c.main(argv)\n"
             "        except SystemExit: pass\n") % (str(run), str(tmp_path / "report"))
     assert heavy_modules_after(code) == []
+
+
+def notebook_numbers() -> dict[str, int]:
+    "Module -> the number of the notebook that exports it (`nbs/06_data.ipynb` -> data: 6)."
+    import json, re
+    out = {}
+    for nb in (PACKAGE.parent / "nbs").glob("[0-9][0-9]_*.ipynb"):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        found = next((m for c in cells for m in re.finditer(r"#\| default_exp (\w+)", "".join(c["source"]))), None)
+        if found: out[found.group(1)] = int(nb.name[:2])
+    return out
+
+
+def test_every_module_comes_from_one_numbered_notebook():
+    numbers = notebook_numbers()
+    modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
+    assert modules == set(numbers), modules ^ set(numbers)
+    assert len(set(numbers.values())) == len(numbers)                  # one number per notebook
+
+
+def test_notebook_numbers_follow_the_import_order():
+    "Reading the notebooks in order, every module a notebook imports (anywhere in it) has been met already."
+    numbers, graph = notebook_numbers(), import_graph()
+    against = sorted((m, n) for m, deps in graph.items() for n in deps if numbers[n] > numbers[m])
+    assert not against, [f"{m} ({numbers[m]:02d}) imports {n} ({numbers[n]:02d})" for m, n in against]

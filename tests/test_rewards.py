@@ -1,5 +1,5 @@
 """What the rewards notebook cannot hold: properties over many generated completions, and the published accuracy
-reproduced on the real prediction logs. The truth tables (parsing, format, each reward) live in `nbs/04_rewards.ipynb`
+reproduced on the real prediction logs. The truth tables (parsing, format, each reward) live in `nbs/03_rewards.ipynb`
 and run with `nbdev_test`."""
 import gzip
 import json
