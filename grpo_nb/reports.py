@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import yaml
 
 from . import files
-from .core import closest, read_json_object, write_bytes_atomic
+from .core import closest, read_json_object, write_bytes_atomic, write_text_atomic
 from .generation import read_predictions
 from .next_video import is_correct, rescore_rows
 from .opinion import DIRECTION_TOLERANCE, as_opinion, change_direction
@@ -26,7 +26,7 @@ from .rewards import parse_opinion_index
 # %% auto #0
 __all__ = ['MISSING', 'SETTINGS_FILE', 'GENERATED_SOURCES', 'BASELINE_LABELS', 'BASELINE_HOW', 'NEXT_VIDEO_PLOTS',
            'TRAINING_SIGNALS', 'GRPO_HEALTH_SIGNALS', 'TASK_ACCURACY_KEY', 'SUBREPORTS', 'PLOTS', 'TRAINING_TASK_PLOT',
-           'MODEL_CARD_EVALUATION', 'write_text_atomic', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
+           'MODEL_CARD_EVALUATION', 'write_page', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
            'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
            'resolve_run_dir', 'default_report_dir', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
            'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
@@ -38,17 +38,18 @@ __all__ = ['MISSING', 'SETTINGS_FILE', 'GENERATED_SOURCES', 'BASELINE_LABELS', '
            'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'train_metrics', 'training_summary',
            'training_panels', 'plot_training', 'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy',
            'task_accuracy_markdown', 'results_rows', 'warmup_markdown', 'kl_note', 'training_markdown', 'completion_of',
-           'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_intro', 'samples_markdown', 'run_table',
-           'stages_table', 'dropped_rows_table', 'headline_rows', 'recipe_value', 'settings_rows', 'summary_markdown',
-           'render_report', 'model_card_evaluation', 'with_evaluation_section', 'update_model_card']
+           'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_intro', 'samples_markdown',
+           'evaluation_facts', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'recipe_value',
+           'settings_rows', 'summary_markdown', 'render_report', 'model_card_evaluation', 'with_evaluation_section',
+           'update_model_card']
 
 # %% ../nbs/17_reports.ipynb #f7a1d9bc
 from .core import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: core
 
 # %% ../nbs/17_reports.ipynb #a01fa40d
-def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    "Write `text`, secrets redacted, to `path` atomically: `grpo_nb.files.write_text_atomic(text, path, redact=True)`."
-    return files.write_text_atomic(text, path, redact=True)
+def write_page(text: str, path: str | os.PathLike) -> Path:
+    "Write a report page or model card to `path` atomically, secrets redacted (`core.write_text_atomic(redact=True)`)."
+    return write_text_atomic(text, path, redact=True)
 
 # %% ../nbs/17_reports.ipynb #dc76f2ab
 def new_figure(width: float = 7.0, height: float = 4.0):
@@ -1119,12 +1120,26 @@ def _run_value(run: dict, settings: dict | None, key: str, setting: str | None =
     if v in (None, "") and settings: v = settings.get(setting or key)
     return v
 
+def evaluation_facts(loaded: dict) -> dict:
+    "What the evaluations record about themselves (model, dataset, commit): all a `grpo-nb evaluate --out` folder has."
+    out = {}
+    for key in ("next_video", "opinion"):
+        part = loaded[key]
+        if part["status"] != "ok": continue
+        m = part["metrics"]
+        found = {"model": (m.get("settings") or {}).get("model"), "commit": (m.get("provenance") or {}).get("commit"),
+                 "dataset": (part.get("prepare_stats") or {}).get("dataset")}
+        for k, v in found.items():
+            if v and not out.get(k): out[k] = v
+    return out
+
 def run_table(loaded: dict) -> str:
-    "What was run: name, recipe, model, data, commit, dates and wall time."
-    run, settings = loaded["run"], loaded["config"].get("settings")
+    "What was run: name, recipe, model, data, commit, dates and wall time (from `run.json`, else the evaluations)."
+    run, settings, facts = loaded["run"], loaded["config"].get("settings"), evaluation_facts(loaded)
+    value = lambda key: _run_value(run, settings, key) or facts.get(key)
     rows = [["run", run.get("name") or loaded["name"]], ["run folder", str(loaded["run_dir"])],
-            ["recipe", _plain(_run_value(run, settings, "recipe"))], ["model", _plain(_run_value(run, settings, "model"))],
-            ["dataset", _plain(_run_value(run, settings, "dataset"))], ["commit", _plain(run.get("commit"))],
+            ["recipe", _plain(value("recipe"))], ["model", _plain(value("model"))], ["dataset", _plain(value("dataset"))],
+            ["commit", _plain(run.get("commit") or facts.get("commit"))],
             ["started", _plain(run.get("started"))], ["finished", _plain(run.get("finished"))],
             ["wall time", fmt_duration(run.get("wall_seconds"))]]
     return md_table(["", "value"], rows)
@@ -1262,17 +1277,17 @@ def render_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
             extra = [name for name, draw in zip(NEXT_VIDEO_PLOTS, (plot_choice_positions, plot_reliability))
                      if drawn and draw(part["metrics"], out / key / name) is not None]
             for name in set(NEXT_VIDEO_PLOTS) - set(extra): (out / key / name).unlink(missing_ok=True)
-            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
+            write_page(markdown(part, PLOTS[key] if drawn else None, extra), out / key / "README.md")
         elif key == "training":
             task_png = out / key / TRAINING_TASK_PLOT
             extra = [TRAINING_TASK_PLOT] if drawn and plot_task_accuracy(part["log"], task_png) is not None else []
             if not extra: task_png.unlink(missing_ok=True)
-            write_text_atomic(markdown(part, PLOTS[key] if drawn else None, extra, recipe_value(loaded, "beta")),
+            write_page(markdown(part, PLOTS[key] if drawn else None, extra, recipe_value(loaded, "beta")),
                               out / key / "README.md")
-        else: write_text_atomic(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
-    write_text_atomic(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples, is_generated_run(loaded)),
+        else: write_page(markdown(part, PLOTS[key] if drawn else None), out / key / "README.md")
+    write_page(samples_markdown(loaded["next_video"], loaded["opinion"], n_samples, is_generated_run(loaded)),
                       out / "samples" / "README.md")
-    write_text_atomic(summary_markdown(loaded), out / "README.md")
+    write_page(summary_markdown(loaded), out / "README.md")
     return out
 
 # %% ../nbs/17_reports.ipynb #b01419df
@@ -1308,4 +1323,4 @@ def update_model_card(card_path: str | os.PathLike, loaded: dict) -> Path | None
     card_path = Path(card_path)
     if not card_path.is_file(): return None
     card = card_path.read_text(encoding="utf-8")
-    return write_text_atomic(with_evaluation_section(card, model_card_evaluation(loaded)), card_path)   # redacted
+    return write_page(with_evaluation_section(card, model_card_evaluation(loaded)), card_path)   # redacted

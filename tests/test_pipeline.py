@@ -148,6 +148,8 @@ def test_an_evaluate_out_folder_becomes_a_report(finished_run, env, tmp_path):
     metrics = json.loads((out / "next_video" / "metrics.json").read_text())
     page = (report / "next_video" / "README.md").read_text()
     assert "not run" not in page.splitlines()[2] and f"{metrics['accuracy_overall']:.3f}" in page
+    summary = (report / "README.md").read_text()     # no run.json: what was run comes from the evaluation itself
+    assert f"| model | {run / 'train'} |" in summary and "| dataset | embedded |" in summary
 
 
 def test_report_of_a_finished_run_imports_neither_torch_nor_trl(finished_run, env, tmp_path):
