@@ -291,7 +291,7 @@ def local_process_count(environ=None) -> int:
     env = os.environ if environ is None else environ
     for name in ("LOCAL_WORLD_SIZE", "WORLD_SIZE"):
         value = str(env.get(name) or "").strip()
-        if value.isdigit() and int(value) > 0: return int(value)
+        if value.isascii() and value.isdigit() and int(value) > 0: return int(value)   # not "²", not "٣"
     return 1
 
 # %% ../nbs/11_model.ipynb #34a5329c
@@ -302,7 +302,7 @@ def choose_torch_threads(cores: int, busy_samples=None, local_processes: int = 1
     "`(threads, reason)`: `OMP_NUM_THREADS` if a positive integer, else the cores free of other work / local processes."
     omp = str(omp_num_threads or "").strip()
     first = omp.split(",")[0].strip()                  # OpenMP's nested form "4,2": the outer level is what torch uses
-    if first.isdigit() and int(first) > 0: return int(first), f"OMP_NUM_THREADS={omp}"
+    if first.isascii() and first.isdigit() and int(first) > 0: return int(first), f"OMP_NUM_THREADS={omp}"
     cores, local = max(1, int(cores)), max(1, int(local_processes))
     ignored = f"; OMP_NUM_THREADS={omp!r} ignored, not a positive integer" if omp else ""
     if not busy_samples:

@@ -458,8 +458,9 @@ def _start_record(cfg: RecipeConfig, layout: RunLayout, recipe, overwrite: bool)
     if layout.config.is_file() and not overwrite: _check_snapshot(cfg, layout)
     else: save_recipe_snapshot(cfg, layout.config)
     cfg = load_recipe(layout.config)
-    from grpo_nb.reports import SETTINGS_FILE    # the report reads the settings without importing TRL or torch
-    write_json_atomic(json.loads(json.dumps(effective_settings(cfg), default=str)), layout.root / SETTINGS_FILE)
+    from grpo_nb.reports import SETTINGS_FILE, settings_record   # the report reads them without TRL or torch
+    settings = json.loads(json.dumps(effective_settings(cfg), default=str))
+    write_json_atomic(settings_record(settings, layout.config.read_bytes()), layout.root / SETTINGS_FILE)
     record = _read_record(layout.run_json) if not overwrite else {}
     record.update(name=layout.name, recipe=str(cfg.source), recipe_origin=str(getattr(recipe, "source", recipe)),
                   model=cfg.model.model_name_or_path, dataset=cfg.script.dataset_mixture or cfg.script.dataset_name,

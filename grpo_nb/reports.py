@@ -29,19 +29,19 @@ __all__ = ['MISSING', 'SETTINGS_FILE', 'GENERATED_SOURCES', 'BASELINE_LABELS', '
            'MODEL_CARD_EVALUATION', 'write_page', 'new_figure', 'save_figure_atomic', 'fmt_num', 'fmt_pct',
            'fmt_signed', 'fmt_interval', 'fmt_duration', 'md_escape', 'md_table', 'code_block', 'read_markdown_tables',
            'resolve_run_dir', 'default_report_dir', 'read_jsonl_rows', 'load_eval_part', 'load_training_part',
-           'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run', 'stats_banners', 'report_banners',
-           'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline', 'best_honest_comparison',
-           'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups', 'baselines_table',
-           'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown', 'plot_choice_positions',
-           'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown', 'opinion_group_table',
-           'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration', 'answers_table',
-           'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'train_metrics', 'training_summary',
-           'training_panels', 'plot_training', 'task_accuracy_log', 'task_accuracy_overhead', 'plot_task_accuracy',
-           'task_accuracy_markdown', 'results_rows', 'warmup_markdown', 'kl_note', 'training_markdown', 'completion_of',
-           'pick_samples', 'next_video_samples', 'opinion_samples', 'samples_intro', 'samples_markdown',
-           'evaluation_facts', 'run_table', 'stages_table', 'dropped_rows_table', 'headline_rows', 'recipe_value',
-           'settings_rows', 'summary_markdown', 'render_report', 'model_card_evaluation', 'with_evaluation_section',
-           'update_model_card']
+           'settings_record', 'saved_settings', 'load_config_part', 'evaluation_folder', 'load_run', 'is_generated_run',
+           'stats_banners', 'report_banners', 'banner_block', 'baseline_label', 'baseline_kind', 'best_baseline',
+           'best_honest_comparison', 'verdict_words', 'compare_with_baseline', 'group_table', 'n_options_groups',
+           'baselines_table', 'plot_accuracy', 'splits_table', 'fidelity_table', 'distribution_markdown',
+           'plot_choice_positions', 'plot_reliability', 'not_run_page', 'part_is_generated', 'next_video_markdown',
+           'opinion_group_table', 'verdict_sentence', 'direction_table', 'calibration_table', 'plot_calibration',
+           'answers_table', 'opinion_markdown', 'log_series', 'fifth_means', 'reward_keys', 'train_metrics',
+           'training_summary', 'training_panels', 'plot_training', 'task_accuracy_log', 'task_accuracy_overhead',
+           'plot_task_accuracy', 'task_accuracy_markdown', 'results_rows', 'warmup_markdown', 'kl_note',
+           'training_markdown', 'completion_of', 'pick_samples', 'next_video_samples', 'opinion_samples',
+           'samples_intro', 'samples_markdown', 'evaluation_facts', 'run_table', 'stages_table', 'dropped_rows_table',
+           'headline_rows', 'recipe_value', 'settings_rows', 'summary_markdown', 'render_report',
+           'model_card_evaluation', 'with_evaluation_section', 'update_model_card']
 
 # %% ../nbs/17_reports.ipynb #f7a1d9bc
 from .core import MIN_SECRET_CHARS, SECRET_NAME_PATTERN, redact_secrets, secret_values   # one home: core
@@ -226,6 +226,21 @@ def load_training_part(train_dir: str | os.PathLike) -> dict:
 # %% ../nbs/17_reports.ipynb #eb29a5c6
 SETTINGS_FILE = "settings.json"    # a run's `effective_settings`, beside its recipe snapshot `config.yaml`
 
+def settings_record(settings: dict, snapshot: bytes) -> dict:
+    "What `settings.json` holds: the effective settings, and the SHA-256 of the `config.yaml` they were made from."
+    import hashlib
+    return {"config_sha256": hashlib.sha256(snapshot).hexdigest(), "settings": settings}
+
+def saved_settings(config_path: str | os.PathLike) -> dict | None:
+    "The settings saved beside `config_path` when they were made from this very snapshot (else None: rebuild them)."
+    import hashlib
+    config_path = Path(config_path)
+    record, _ = read_json_object(config_path.parent / SETTINGS_FILE)
+    if not record or not isinstance(record.get("settings"), dict) or not record["settings"]: return None
+    try: digest = hashlib.sha256(config_path.read_bytes()).hexdigest()
+    except OSError: return None
+    return record["settings"] if record.get("config_sha256") == digest else None
+
 def load_config_part(path: str | os.PathLike) -> dict:
     "The recipe snapshot: raw keys, the effective settings (`settings.json`, else rebuilt), and a status."
     path = Path(path)
@@ -233,8 +248,8 @@ def load_config_part(path: str | os.PathLike) -> dict:
     try: raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e: return _part("unreadable", f"{path}: {e}", raw=None, settings=None)
     if not isinstance(raw, dict): return _part("unreadable", f"{path} is not a YAML mapping", raw=None, settings=None)
-    settings, _ = read_json_object(path.parent / SETTINGS_FILE)     # written by the pipeline beside the snapshot
-    if settings is not None: return _part("ok", str(path), raw=raw, settings=settings)
+    saved = saved_settings(path)                                    # written by the pipeline beside the snapshot
+    if saved is not None: return _part("ok", str(path), raw=raw, settings=saved)
     try:                                 # an older run without it: rebuild them (this imports TRL and torch: seconds)
         from grpo_nb.config import effective_settings, load_recipe
         settings = effective_settings(load_recipe(path, hardware_checks=False))
@@ -1127,10 +1142,11 @@ def evaluation_facts(loaded: dict) -> dict:
         part = loaded[key]
         if part["status"] != "ok": continue
         m = part["metrics"]
-        found = {"model": (m.get("settings") or {}).get("model"), "commit": (m.get("provenance") or {}).get("commit"),
-                 "dataset": (part.get("prepare_stats") or {}).get("dataset")}
+        field = lambda d, k: d.get(k) if isinstance(d, dict) else None      # a foreign file may hold anything
+        found = {"model": field(m.get("settings"), "model"), "commit": field(m.get("provenance"), "commit"),
+                 "dataset": field(part.get("prepare_stats"), "dataset")}
         for k, v in found.items():
-            if v and not out.get(k): out[k] = v
+            if isinstance(v, (str, int, float)) and v != "" and not out.get(k): out[k] = v
     return out
 
 def run_table(loaded: dict) -> str:

@@ -21,7 +21,7 @@ MAX_OUTPUT_CHARS = 4_000
 
 # what an output must not hold to be stored (also read by tests/test_notebook_outputs.py)
 VOLATILE_PATTERNS = {
-    "a machine path": re.compile(r"(/tmp/|/var/folders/|/private/var/|/home/|/Users/|/root/|/work/|\\\\Users\\\\)"),
+    "a machine path": re.compile(r"(/tmp/|/var/folders/|/private/var/|/home/|/Users/|/root/|/work/|/mnt/|/opt/|/data/|/scratch/|\\\\Users\\\\)"),
     "a timestamp": re.compile(r"\b20\d\d-[01]\d-[0-3]\d[ T][0-2]\d:[0-5]\d|\b[0-2]\d:[0-5]\d:[0-5]\d\b"),
     "a memory address": re.compile(r"\bat 0x[0-9a-fA-F]{6,}|<[^<>]* object at 0x"),
     "a process id": re.compile(r"\bpid[ =:]+\d{2,}\b"),
