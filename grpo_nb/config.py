@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import types
 import typing
 from contextlib import contextmanager
@@ -23,10 +22,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from .core import (DIRECTION_TOLERANCE, MIN_SECRET_CHARS, SECRET_NAME_PATTERN, SECRET_PARAM_WORDS, _umask,
+from .core import (DIRECTION_TOLERANCE, MIN_SECRET_CHARS, SECRET_NAME_PATTERN, SECRET_PARAM_WORDS,
                           closest, did_you_mean, is_credential_key, is_secret_param_name, redact_file, redact_record,
                           redact_secrets, secret_values, write_atomic)   # their home is core; re-exported for one release
 from .runtime import STOP_SIGNALS, Interrupted, interrupt_on_signals, signal_exit_code   # re-exported, one release
+from .rewards import REWARD_REGISTRY
 from trl import ModelConfig
 from trl import ScriptArguments as TRLScriptArguments
 
@@ -87,9 +87,8 @@ def choice_problem(key: str, value, choices) -> str | None:
     if value is None or isinstance(value, bool): return None
     if isinstance(value, enum.Enum) and value.value in choices: return None
     if str(value) in choices: return None
-    near = closest(str(value).strip(), choices, cutoff=0.4, ignore_case=True)
-    hint = f"did you mean {near[0]!r}? " if near else ""
-    return f"{key} {value!r} is not a valid choice ({hint}choices: {', '.join(map(str, choices))})"
+    hint = did_you_mean(str(value).strip(), choices, cutoff=0.4, ignore_case=True)
+    return f"{key} {value!r} is not a valid choice ({hint + ' ' if hint else ''}choices: {', '.join(map(str, choices))})"
 
 # %% ../nbs/04_config.ipynb #5677f1fd
 def _text_problems(key: str, value, limit: int) -> list[str]:
@@ -162,13 +161,12 @@ STUDIES = ("study1", "study2", "study3")
 def _reward_name_problems(key: str, names) -> list[str]:
     "Unknown reward names (`grpo_nb.rewards.REWARD_REGISTRY`, read when checking: a reward registered first is known)."
     if not names: return [f"{key} is empty: training would have no reward"]
-    from grpo_nb.rewards import REWARD_REGISTRY
     known, out = sorted(REWARD_REGISTRY), []
     for name in names:
         name_ = str(name).strip()
         if name_ in REWARD_REGISTRY or name_.removesuffix("_reward") in REWARD_REGISTRY: continue
-        near = closest(name_, known, cutoff=0.5)
-        out.append(f"unknown reward {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+        hint = did_you_mean(name_, known, cutoff=0.5)
+        out.append(f"unknown reward {name!r}" + (f" ({hint})" if hint else "")
                    + f"; known rewards: {', '.join(known)}")
     return out
 

@@ -14,12 +14,10 @@ import logging
 import os
 import socket
 import stat
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from .core import write_bytes_atomic, write_json_atomic, write_text_atomic   # their home: core; re-exported
 

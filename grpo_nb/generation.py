@@ -404,8 +404,8 @@ def greedy_decode_unsupported(model, config, generate_kwargs: dict) -> str | Non
                                                           getattr(model, "generation_config", None))):
         extra = sorted(set(cfg.to_diff_dict()) - _GREEDY_DECODE_SETTINGS) if cfg is not None else []
         if extra: return f"{name} sets {extra}"
-    model_config = getattr(getattr(model, "generation_config", None), "min_new_tokens", None)
-    if model_config and config.min_new_tokens is None: return "the model's generation config sets min_new_tokens"
+    model_min_new = getattr(getattr(model, "generation_config", None), "min_new_tokens", None)
+    if model_min_new and config.min_new_tokens is None: return "the model's generation config sets min_new_tokens"
     attention = getattr(getattr(model, "config", None), "_attn_implementation", None)
     if attention != "sdpa": return f"{attention} attention (the loop's 4-D mask is checked with sdpa only)"
     if getattr(getattr(model, "config", None), "is_encoder_decoder", False): return "an encoder-decoder model"

@@ -24,7 +24,7 @@ from json.encoder import encode_basestring_ascii as _json_str   # the C function
 from typing import NamedTuple
 from typing import Iterable
 from .data import paused_gc
-from .core import closest
+from .core import closest, did_you_mean
 
 # %% ../nbs/07_prompts.ipynb #ef5a8751
 _MISSING_STRINGS = {"", "nan", "none", "null", "na", "n/a"}
@@ -379,8 +379,8 @@ OPTION_FIELD_MODES = ("common", "title", "all")
 
 def _check_choice(value, choices, what):
     if value not in choices:
-        near = closest(value, choices)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = did_you_mean(value, choices)
+        hint = f"; {hint}" if hint else ""
         raise ValueError(f"unknown {what} {value!r}: expected one of {list(choices)}{hint}")
 
 OPTION_METADATA_KEYS = ("channel_title", "channel", "channel_name", "duration_seconds", "duration", "length_seconds",

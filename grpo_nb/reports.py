@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import hashlib
 import json
 import math
 import os
@@ -228,12 +229,10 @@ SETTINGS_FILE = "settings.json"    # a run's `effective_settings`, beside its re
 
 def settings_record(settings: dict, snapshot: bytes) -> dict:
     "What `settings.json` holds: the effective settings, and the SHA-256 of the `config.yaml` they were made from."
-    import hashlib
     return {"config_sha256": hashlib.sha256(snapshot).hexdigest(), "settings": settings}
 
 def saved_settings(config_path: str | os.PathLike) -> dict | None:
     "The settings saved beside `config_path` when they were made from this very snapshot (else None: rebuild them)."
-    import hashlib
     config_path = Path(config_path)
     record, _ = read_json_object(config_path.parent / SETTINGS_FILE)
     if not record or not isinstance(record.get("settings"), dict) or not record["settings"]: return None

@@ -5,7 +5,6 @@
 # %% ../nbs/01_runtime.ipynb #350431fa
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
