@@ -72,6 +72,48 @@ def run_predecessor(lines: list[str], n: int) -> dict:
     return {"seconds": seconds, "outputs": len(users), "chars": sum(map(len, users))}
 
 
+def floor_example(row: dict, rng, system: str) -> dict:
+    """A lower bound, not a prepare: only the work any prepare that emits grpo_nb's examples must do per row (copy the
+    row and its items, strip the ids and titles, find the gold, hash the slate id and the shuffle seed, shuffle, join
+    the text, build the example and its per-option lists). No validation, no drop rules, no caches, no survey text, no
+    history anchor, no field rendering: it is *not* equivalent to either side and exists to show the ceiling."""
+    out = dict(row)
+    slate = [item.copy() for item in row["slate_items_json"]]
+    watched = [item.copy() for item in row["watched_detailed_json"] or []]
+    for item in slate: item["id"], item["title"] = item["id"].strip(), item["title"].strip()
+    for item in watched: item["id"] = item["id"].strip()
+    ids = [item["id"] for item in slate]
+    gold = ids.index(out["next_video_id"]) + 1
+    out.update(slate_items=slate, watched_detailed=watched, gold_index=gold, n_options=len(slate))
+    slate_id = hashlib.sha256(f'["{row["session_id"]}", {row["step_index"]}, [{", ".join(ids)}]]'.encode()).hexdigest()[:16]
+    rng.seed(int.from_bytes(hashlib.sha256(f"0\x1f{slate_id}".encode()).digest()[:8], "big"))
+    order = list(range(len(ids))); rng.shuffle(order)
+    titles = [slate[i]["title"] for i in order]
+    text = "\n\n".join([f"VIEWER {row.get('viewer_profile_sentence')}", "CURRENTLY WATCHING " + row["current_video_title"],
+                         "RECENTLY WATCHED (NEWEST LAST)\n" + "\n".join(f"{k}. {e.get('title')}" for k, e in enumerate(watched, 1)),
+                         "OPTIONS\n" + "\n".join(f"{k}. {t}" for k, t in enumerate(titles, 1)), "QUESTIONS\n1. Which option?"])
+    example = {"example_id": f"{row['session_id']}/{row['step_index']}/0",
+               "prompt": [{"role": "system", "content": system}, {"role": "user", "content": text}],
+               "gold_index": order.index(gold - 1) + 1, "n_options": len(ids), "option_ids": [ids[i] for i in order],
+               "slate_id": slate_id, "permutation": 0, "option_titles": titles,
+               "option_channels": [slate[i].get("channel_title") for i in order],
+               "option_watched": [False] * len(ids), "option_stances": [slate[i].get("stance") for i in order]}
+    for column in ("issue", "participant_study", "participant_id", "session_id", "step_index", "opinion_before",
+                   "opinion_after", "opinion_direction"): example[column] = out.get(column)
+    return example
+
+
+def run_floor(lines: list[str], n: int) -> dict:
+    import random
+    from grpo_nb.data import paused_gc
+    from grpo_nb.prompts import NEXT_VIDEO_SYSTEM_PROMPT
+    rows, rng = rows_of(lines, n), random.Random()
+    start = time.perf_counter()
+    with paused_gc(): examples = [floor_example(row, rng, NEXT_VIDEO_SYSTEM_PROMPT) for row in rows]
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "outputs": len(examples), "chars": sum(len(e["prompt"][1]["content"]) for e in examples)}
+
+
 def grpo_nb_prepare(rows: list[dict], script) -> tuple[list[dict], dict]:
     "The prepare of `prepare_split` on rows already loaded: cleaned rows' examples and the side's statistics."
     from grpo_nb.data import clean_rows
@@ -112,6 +154,8 @@ def load() -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5, help="fresh processes per side and size (median reported)")
+    p.add_argument("--floor", action="store_true",
+                   help="also time `floor_example`: the copying, hashing, shuffling and joining alone (the ceiling)")
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: the sample, 23,879)")
     args = p.parse_args(argv)
     shared = os.environ.get("GRPO_NB_SHARED_DATA")
@@ -130,6 +174,7 @@ def main(argv=None) -> int:
           f"{args.rounds} rounds per side, each in a fresh forked process; nproc {os.cpu_count()}, "
           f"OMP_NUM_THREADS {os.environ.get('OMP_NUM_THREADS')}, load before {load()}")
     sides = {"predecessor build_user_prompt": run_predecessor, "grpo_nb clean+gold+prompts": run_grpo_nb}
+    if args.floor: sides["floor (lower bound, not a prepare)"] = run_floor
     ratios, digests = {}, set()
     context = mp.get_context("fork")
     for n in sizes:
@@ -150,6 +195,10 @@ def main(argv=None) -> int:
                   f"({o['outputs']:,} prompts{extra}; rounds {', '.join(f'{t:.3f}' for t in times[name])})")
         pred, ours = medians["predecessor build_user_prompt"], medians["grpo_nb clean+gold+prompts"]
         ratios[n] = pred / ours
+        if args.floor:
+            floor = medians["floor (lower bound, not a prepare)"]
+            print(f"  {n:>6,} rows  floor / predecessor rows/s: {pred / floor:.2f}x (the most any prepare doing this "
+                  f"work could reach; 5x leaves {1e6 * pred / n / 5 - 1e6 * floor / n:.1f} us/row for everything else)")
         print(f"  {n:>6,} rows  grpo_nb / predecessor rows/s: {ratios[n]:.2f}x")
     if len({d for _, d in digests}) > len(sizes): print("WARNING: grpo_nb's output differed between rounds")
     print(f"load after {load()}; target >= 5x -> {'met' if min(ratios.values()) >= 5 else 'NOT met'}")

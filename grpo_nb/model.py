@@ -37,12 +37,12 @@ __all__ = ['logger', 'QWEN2_PRETOKENIZE_REGEX', 'ENDOFTEXT', 'IM_START', 'IM_END
            'build_tiny_model', 'save_tiny_model', 'tokenizer_round_trip_samples', 'tokenizer_mismatches',
            'grpo_nb_cache_dir', 'embedded_model_name', 'embedded_model_dir', 'ensure_embedded_model',
            'local_process_count', 'choose_torch_threads', 'cpu_busy_ticks', 'busy_cores_between', 'other_busy_cores',
-           'available_cpus', 'torch_thread_count', 'configure_torch_threads', 'pick_device', 'resolve_torch_dtype',
-           'resolve_attn_implementation', 'safetensors_problem', 'model_weights_problem', 'looks_like_local_path',
-           'model_not_cached_error', 'offline_hub_error', 'torn_json_problem', 'model_folder_problem',
-           'resolve_model_path', 'tokenizer_files_problem', 'load_tokenizer', 'quantization_config_from',
-           'lora_config_from', 'WeightsMismatchError', 'loading_problem', 'load_model', 'load_model_and_tokenizer',
-           'greedy_completions', 'model_summary']
+           'cpu_max_cores', 'cgroup_cpu_quota', 'available_cpus', 'torch_thread_count', 'configure_torch_threads',
+           'pick_device', 'resolve_torch_dtype', 'resolve_attn_implementation', 'safetensors_problem',
+           'model_weights_problem', 'looks_like_local_path', 'model_not_cached_error', 'offline_hub_error',
+           'torn_json_problem', 'model_folder_problem', 'resolve_model_path', 'tokenizer_files_problem',
+           'load_tokenizer', 'quantization_config_from', 'lora_config_from', 'WeightsMismatchError', 'loading_problem',
+           'load_model', 'load_model_and_tokenizer', 'greedy_completions', 'model_summary']
 
 # %% ../nbs/11_model.ipynb #b6747d21
 class ModelNotAvailableError(OSError):
@@ -298,23 +298,26 @@ def local_process_count(environ=None) -> int:
 import statistics
 
 def choose_torch_threads(cores: int, busy_samples=None, local_processes: int = 1,
-                         omp_num_threads: str | None = None) -> tuple[int, str]:
+                         omp_num_threads: str | None = None, cpu_quota: float | None = None) -> tuple[int, str]:
     "`(threads, reason)`: `OMP_NUM_THREADS` if a positive integer, else the cores free of other work / local processes."
     omp = str(omp_num_threads or "").strip()
     first = omp.split(",")[0].strip()                  # OpenMP's nested form "4,2": the outer level is what torch uses
     if first.isascii() and first.isdigit() and int(first) > 0: return int(first), f"OMP_NUM_THREADS={omp}"
     cores, local = max(1, int(cores)), max(1, int(local_processes))
     ignored = f"; OMP_NUM_THREADS={omp!r} ignored, not a positive integer" if omp else ""
+    quota = "" if cpu_quota is None or cpu_quota >= cores else f", a CPU quota of {cpu_quota:g} core(s)"
     if not busy_samples:
-        threads = max(1, cores // local)
-        return threads, f"{cores} cores, load not measurable, / {local} local process(es) = {threads}{ignored}"
+        free = min(cores, max(1, int(cpu_quota))) if quota else cores
+        threads = max(1, free // local)
+        return threads, f"{cores} cores{quota}, load not measurable, / {local} local process(es) = {threads}{ignored}"
     busy = max(0.0, float(statistics.median(busy_samples)))
     others = max(0.0, busy - (local - 1))               # this job's other local ranks count themselves
     free = max(1, cores - int(others + 0.5))
+    if quota: free = min(free, max(1, int(cpu_quota)))   # the quota is shared by this job's ranks: rounded down
     threads = max(1, free // local)
     beside = f" ({others:.1f} beside this job's ranks)" if local > 1 else ""
-    return threads, (f"{cores} cores, {busy:.1f} busy with other work{beside}, {free} free / {local} local process(es)"
-                     f" = {threads}{ignored}")
+    return threads, (f"{cores} cores{quota}, {busy:.1f} busy with other work{beside}, {free} free / {local} local "
+                     f"process(es) = {threads}{ignored}")
 
 # %% ../nbs/11_model.ipynb #5910e4f1
 def cpu_busy_ticks(stat_text: str, cpus) -> dict[int, tuple[int, int]]:
@@ -355,6 +358,41 @@ def other_busy_cores(cpus, windows: int = 3, window_s: float = 0.035,
         except (AttributeError, OSError): pass
     return None, "no /proc/stat or load average"
 
+# %% ../nbs/11_model.ipynb #a20e6207
+def cpu_max_cores(text: str) -> float | None:
+    "Cores a cgroup CPU limit allows (`'200000 100000'` is 2.0); None for `max`, `-1` or nonsense: no limit known."
+    fields = str(text).split()
+    if not fields or fields[0] == "max": return None
+    try: quota, period = int(fields[0]), int(fields[1]) if len(fields) > 1 else 100_000
+    except ValueError: return None
+    return quota / period if quota > 0 and period > 0 else None
+
+# %% ../nbs/11_model.ipynb #9420c311
+def _v1_quota(folder: Path) -> float | None:
+    try: return cpu_max_cores(f"{(folder / 'cpu.cfs_quota_us').read_text().strip()} "
+                              f"{(folder / 'cpu.cfs_period_us').read_text().strip()}")
+    except OSError: return None
+
+def cgroup_cpu_quota(root: str = "/sys/fs/cgroup", self_cgroup: str = "/proc/self/cgroup") -> float | None:
+    "The tightest CPU quota, in cores, on this process's cgroup and its parents (v2 `cpu.max`, v1 CFS); None: none."
+    try: lines = Path(self_cgroup).read_text().splitlines()
+    except OSError: return None
+    limits, mount = [], Path(root)
+    for line in lines:
+        _, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        relative = [part for part in path.strip().split("/") if part not in ("", ".", "..")]
+        if controllers == "":                                  # v2: the unified hierarchy
+            folders = [mount.joinpath(*relative[:n]) for n in range(len(relative), -1, -1)]
+            for folder in folders:
+                try: limits.append(cpu_max_cores((folder / "cpu.max").read_text()))
+                except OSError: pass
+        elif "cpu" in controllers.split(","):                  # v1: the cpu controller's own mount
+            base = mount / controllers
+            limits += [_v1_quota(base.joinpath(*relative)), _v1_quota(base)]
+    limits = [q for q in limits if q is not None]
+    return min(limits) if limits else None
+
 # %% ../nbs/11_model.ipynb #90bf107e
 def available_cpus() -> set[int]:
     "The CPUs this process may run on (its affinity mask), or all of them where there is no such thing."
@@ -362,14 +400,14 @@ def available_cpus() -> set[int]:
     except (AttributeError, OSError): return set(range(os.cpu_count() or 1))
 
 # %% ../nbs/11_model.ipynb #c8e39384
-def torch_thread_count(environ=None, cpus=None, measure=other_busy_cores) -> tuple[int, str]:
-    "`(threads, reason)`: `OMP_NUM_THREADS` when set, else the cores available now divided among the local processes."
+def torch_thread_count(environ=None, cpus=None, measure=other_busy_cores, quota=cgroup_cpu_quota) -> tuple[int, str]:
+    "`(threads, reason)`: `OMP_NUM_THREADS` when set, else the cores available now (and allowed) / the local processes."
     env = os.environ if environ is None else environ
     cpus, omp = available_cpus() if cpus is None else set(cpus), env.get("OMP_NUM_THREADS")
     told = choose_torch_threads(len(cpus), None, 1, omp)
     if told[1].startswith("OMP_NUM_THREADS="): return told
     samples, how = measure(cpus)
-    threads, why = choose_torch_threads(len(cpus), samples, local_process_count(env), omp)
+    threads, why = choose_torch_threads(len(cpus), samples, local_process_count(env), omp, quota())
     return threads, f"{why}; measured: {how}" if samples else why
 
 # %% ../nbs/11_model.ipynb #f796474b

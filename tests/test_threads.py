@@ -73,8 +73,23 @@ def test_missing_proc_falls_back_to_load_average_then_plain_cores(monkeypatch, t
     def no_loadavg(): raise OSError("no load average here")
     monkeypatch.setattr(M.os, "getloadavg", no_loadavg)
     missing = lambda cpus: M.other_busy_cores(cpus, stat_path=str(tmp_path / "no-stat"))
-    assert M.torch_thread_count({}, cpus={0, 1, 2, 3}, measure=missing) == (
+    assert M.torch_thread_count({}, cpus={0, 1, 2, 3}, measure=missing, quota=lambda: None) == (
         4, "4 cores, load not measurable, / 1 local process(es) = 4")
+
+
+def test_a_cgroup_cpu_quota_caps_the_threads_and_is_named(tmp_path):
+    "Docker's --cpus 3 on a 64-core host: the affinity mask says 64, the quota 3; 3 threads, and the reason says why."
+    (tmp_path / "cgroup").write_text("0::/system.slice/job.scope\n")
+    (tmp_path / "fs/system.slice/job.scope").mkdir(parents=True)
+    (tmp_path / "fs/system.slice/job.scope/cpu.max").write_text("300000 100000\n")
+    quota = lambda: M.cgroup_cpu_quota(str(tmp_path / "fs"), str(tmp_path / "cgroup"))
+    threads, why = M.torch_thread_count({}, cpus=range(64), measure=lambda cpus: ([0.0, 0.0, 0.0], "idle"), quota=quota)
+    assert threads == 3 and "a CPU quota of 3 core(s)" in why, why
+    threads, why = M.torch_thread_count({"LOCAL_WORLD_SIZE": "2"}, cpus=range(64), measure=lambda c: ([1.0], "x"),
+                                        quota=quota)
+    assert threads == 1, why                                   # two ranks share 3 cores' worth: 1 each, not 1.5
+    (tmp_path / "fs/system.slice/job.scope/cpu.max").write_text("max 100000\n")
+    assert M.torch_thread_count({}, cpus=range(64), measure=lambda c: ([0.0], "idle"), quota=quota)[0] == 64
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat") or not hasattr(os, "sched_getaffinity"), reason="needs /proc")
