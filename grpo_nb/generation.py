@@ -28,7 +28,7 @@ __all__ = ['MAX_PREDICTION_LINE_BYTES', 'MAX_PREDICTION_FILE_BYTES', 'START_FRES
            'read_predictions_report', 'read_predictions', 'ResumeMismatchError', 'PredictionsFile',
            'example_row_mismatch', 'run_resumable', 'preallocated_cache', 'greedy_decode_unsupported', 'greedy_penalty',
            'greedy_decode', 'vllm_available', 'is_vllm_engine', 'generate_completions', 'example_seed',
-           'sample_completions', 'load_generator', 'model_name', 'batch_generator', 'evaluate']
+           'sample_completions', 'load_generator', 'model_name', 'model_weights_id', 'batch_generator', 'evaluate']
 
 # %% ../nbs/12_generation.ipynb #352cfc3f
 from .data import MAX_SLATE_OPTIONS, UNREADABLE_ROW, NotARegularFileError, check_regular_file, unreadable_row
@@ -617,6 +617,20 @@ def model_name(model) -> str | None:
     name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
     return str(name) if name else None
 
+# %% ../nbs/12_generation.ipynb #a5af75fc
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+def model_weights_id(name) -> str | None:
+    "A short digest of the weight files in folder `name` (names, sizes, modification times); None when not a folder."
+    if not name or not os.path.isdir(name): return None
+    files = sorted(p for p in Path(name).rglob("*") if p.suffix in _WEIGHT_SUFFIXES and p.is_file()
+                   and "checkpoint-" not in p.relative_to(name).as_posix())
+    h = hashlib.sha256()
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(name).as_posix()}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16] if files else None
+
 # %% ../nbs/12_generation.ipynb #d82c0e8a
 def _check_num_samples(num_samples: int, temperature: float) -> None:
     if num_samples < 1: raise ValueError(f"num_samples (eval_num_samples) must be >= 1, got {num_samples}")
@@ -663,8 +677,8 @@ def evaluate(model, tokenizer, examples: Sequence[dict], out_dir: str | os.PathL
         model, tokenizer = load_generator(model, backend=backend)
     generate_batch = batch_generator(model, tokenizer, num_samples=num_samples, max_new_tokens=max_new_tokens,
                                      temperature=temperature, top_p=top_p, seed=seed, generate_fn=generate_fn)
-    settings = {"task": task, "model": model_name(model), "max_new_tokens": max_new_tokens,
-                "temperature": temperature, "top_p": top_p, **(extra_settings or {})}
+    settings = {"task": task, "model": model_name(model), "model_weights": model_weights_id(model_name(model)),
+                "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p, **(extra_settings or {})}
     if temperature > 0: settings["seed"] = seed
     out_dir = Path(out_dir)
     rows = run_resumable(examples, out_dir / "predictions.jsonl", generate_batch, make_row, batch_size=batch_size,

@@ -392,3 +392,33 @@ def test_the_source_recorded_in_opinion_metrics_keeps_no_credential(tmp_path, mo
     for secret in ("deadbeef0123", "AKIAEXAMPLE", "Q" * 30):
         assert secret not in m["source"] and secret not in text, secret
     assert m["source"].startswith(str(tmp_path / "op.jsonl?"))
+
+
+# ================================================================ a resumed evaluation and a retrained model
+
+def test_resuming_onto_weights_retrained_in_the_same_folder_is_refused(tmp_path):
+    "The folder's name is unchanged by retraining; the rows already written came from the old weights: refuse."
+    import os
+    folder = tmp_path / "train"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights of the first training")
+    model = type("Loaded", (), {"name_or_path": str(folder)})()
+    examples = [{"example_id": f"e{i}", "prompt": [{"role": "user", "content": "x"}], "gold_index": 1, "n_options": 3}
+                for i in range(4)]
+    calls = []
+
+    def answer(prompts):
+        calls.append(len(prompts))
+        if len(calls) == 2: raise KeyboardInterrupt       # the first run is cut after one batch
+        return ["<answer>1</answer>"] * len(prompts)
+
+    out = tmp_path / "eval"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_next_video(model, None, examples, out, generate_fn=answer, batch_size=2, progress=False,
+                            bootstrap_resamples=0)
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 2
+    (folder / "model.safetensors").write_bytes(b"weights of the second training")   # retrained, same folder
+    os.utime(folder / "model.safetensors", ns=(10**18, 10**18))
+    with pytest.raises(ValueError, match=r"other settings \(model_weights: "):
+        evaluate_next_video(model, None, examples, out, generate_fn=lambda p: ["<answer>1</answer>"] * len(p),
+                            batch_size=2, progress=False, bootstrap_resamples=0)
