@@ -618,17 +618,14 @@ def model_name(model) -> str | None:
     return str(name) if name else None
 
 # %% ../nbs/12_generation.ipynb #a5af75fc
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
-
 def model_weights_id(name) -> str | None:
     "A short digest of the weight files in folder `name` (names, sizes, modification times); None when not a folder."
     if not name or not os.path.isdir(name): return None
-    files = sorted(p for p in Path(name).rglob("*") if p.suffix in _WEIGHT_SUFFIXES and p.is_file()
-                   and "checkpoint-" not in p.relative_to(name).as_posix())
-    h = hashlib.sha256()
+    from grpo_nb.model import _weight_files   # the one list of a folder's weights (shards by index); loads torch
+    h, files = hashlib.sha256(), [p for p in _weight_files(Path(name)) if p.is_file()]
     for p in files:
         st = p.stat()
-        h.update(f"{p.relative_to(name).as_posix()}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+        h.update(f"{p.name}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16] if files else None
 
 # %% ../nbs/12_generation.ipynb #d82c0e8a
